@@ -1,0 +1,1 @@
+//! The list of loaded modules. (Placeholder: being written.)

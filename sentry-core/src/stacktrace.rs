@@ -1,0 +1,1 @@
+//! Capturing and resolving stack traces. (Placeholder: being written.)

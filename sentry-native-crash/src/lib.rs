@@ -1,0 +1,1 @@
+//! Native crash capture for the SDK. Filled in by the native-crash issue.

@@ -1,0 +1,1 @@
+//! Panic capture for the SDK. Filled in by the panics issue.
