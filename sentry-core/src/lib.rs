@@ -1,4 +1,33 @@
-//! Crash and error reporting for Rust programs. (Crate docs are written with the client.)
+//! Crash and error reporting for Rust programs, to any Sentry-compatible server.
+//!
+//! # Quick start
+//!
+//! ```no_run
+//! use sentry_core::protocol::Level;
+//!
+//! fn main() {
+//!     // Reads SENTRY_DSN, SENTRY_RELEASE, SENTRY_ENVIRONMENT when the options leave them unset.
+//!     let _guard = sentry_core::init(
+//!         sentry_core::ClientOptions::new().dsn("https://public_key@sentry.example.com/42"),
+//!     );
+//!
+//!     sentry_core::configure_scope(|scope| scope.set_tag("component", "importer"));
+//!     sentry_core::capture_message("import started", Level::Info);
+//!
+//!     if let Err(error) = std::fs::read_to_string("missing.csv") {
+//!         sentry_core::capture_error(&error);
+//!     }
+//!     // Dropping the guard sends what is pending, waiting at most `shutdown_timeout`.
+//! }
+//! ```
+//!
+//! # How it works
+//!
+//! Capturing never blocks and never fails. The calling thread takes a snapshot of the
+//! scope (a reference count) and puts the event on a bounded queue; one background worker
+//! merges the scope, resolves the stack trace, adds contexts and debug images, serializes
+//! an envelope and sends it. When the queue is full the event is dropped and counted, and
+//! with `debug` on the SDK says so on stderr.
 
 pub mod dsn;
 pub mod envelope;
@@ -6,3 +35,35 @@ pub mod images;
 pub mod protocol;
 pub mod stacktrace;
 pub mod transport;
+
+mod capture;
+mod client;
+mod contexts;
+mod debug;
+mod error_chain;
+mod hub;
+mod init;
+mod options;
+mod random;
+mod scope;
+mod stats;
+mod time;
+mod worker;
+
+pub use capture::{capture_error, capture_event, capture_message, event_from_error};
+pub use client::Client;
+pub use hub::{ScopeGuard, add_breadcrumb, configure_scope, push_scope, with_scope};
+pub use init::{ClientInitGuard, InitError, close, flush, init, try_init};
+pub use options::{BeforeBreadcrumb, BeforeSend, ClientOptions, TransportFactory};
+pub use scope::Scope;
+pub use stats::DropReason;
+pub use uuid::Uuid;
+
+/// The SDK's name in events and in the `sentry_client` of requests.
+pub const SDK_NAME: &str = "sentry.rust.native";
+
+/// The SDK's version.
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");
+
+/// The default User-Agent and `sentry_client`: `sentry.rust.native/<version>`.
+pub const USER_AGENT: &str = concat!("sentry.rust.native/", env!("CARGO_PKG_VERSION"));

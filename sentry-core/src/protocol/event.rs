@@ -97,7 +97,7 @@ pub struct Event {
 impl Default for Event {
     fn default() -> Self {
         Event {
-            event_id: Uuid::new_v4(),
+            event_id: crate::random::uuid_v4(),
             timestamp: timestamp_now(),
             level: Level::Error,
             platform: Cow::Borrowed("native"),

@@ -36,7 +36,12 @@ pub struct Response {
 impl Response {
     /// A response with only a delivery outcome and no headers.
     pub fn new(delivery: Delivery) -> Self {
-        Response { delivery, status: None, rate_limits: None, retry_after: None }
+        Response {
+            delivery,
+            status: None,
+            rate_limits: None,
+            retry_after: None,
+        }
     }
 }
 
@@ -49,3 +54,11 @@ pub trait Transport: Send + 'static {
     /// worker thread, never on the thread that captured the event.
     fn send(&mut self, envelope: &Envelope) -> Response;
 }
+
+pub mod dry_run;
+pub mod http;
+pub mod memory;
+
+pub use dry_run::DryRunTransport;
+pub use http::{HttpOptions, HttpTransport};
+pub use memory::{CollectedEnvelopes, MemoryTransport};

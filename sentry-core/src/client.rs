@@ -1,0 +1,398 @@
+//! The client: turns what the program captured into envelopes and hands them to the
+//! worker.
+//!
+//! The split of work is the point of this module. On the calling thread a capture costs a
+//! sampling decision, an event id, a reference count on the scope and a non-blocking push
+//! onto the worker's queue. Merging the scope, resolving symbols, gathering contexts and
+//! debug images, `before_send`, serialization and the network all happen on the worker.
+
+use std::sync::{Arc, OnceLock};
+use std::time::{Duration, SystemTime};
+
+use parking_lot::Mutex;
+use uuid::Uuid;
+
+use crate::debug::{sdk_debug, sdk_warn};
+use crate::envelope::Envelope;
+use crate::options::ClientOptions;
+use crate::protocol::{Breadcrumb, ClientSdkInfo, Contexts, DebugMeta, Event, Thread, Threads};
+use crate::scope::Scope;
+use crate::stacktrace::{CapturedBacktrace, InAppRules};
+use crate::stats::{DropCounters, DropReason};
+use crate::transport::{Delivery, Transport};
+use crate::worker::{Job, Rejected, Worker};
+
+/// Where a captured stack trace goes in the event.
+pub(crate) enum TraceTarget {
+    /// On the outermost exception (errors).
+    Exception,
+    /// On the current thread's entry in `threads` (messages).
+    Thread(ThreadInfo),
+}
+
+/// The capturing thread, as the event reports it.
+pub(crate) struct ThreadInfo {
+    pub(crate) id: u64,
+    pub(crate) name: Option<String>,
+}
+
+impl ThreadInfo {
+    pub(crate) fn current() -> Self {
+        let thread = std::thread::current();
+        ThreadInfo {
+            id: rust_thread_id(&thread),
+            name: thread.name().map(str::to_owned),
+        }
+    }
+}
+
+/// Rust's own thread number (`ThreadId(7)` is 7): stable while the thread lives.
+fn rust_thread_id(thread: &std::thread::Thread) -> u64 {
+    let debug = format!("{:?}", thread.id());
+    debug
+        .trim_start_matches("ThreadId(")
+        .trim_end_matches(')')
+        .parse()
+        .unwrap_or(0)
+}
+
+/// A configured client. Most programs never touch it: [`init`](crate::init) creates one
+/// and the free functions of the crate use it.
+pub struct Client {
+    processor: Arc<Processor>,
+    worker: Worker,
+}
+
+/// The part of the client the worker runs: everything after the hand-off.
+pub(crate) struct Processor {
+    options: ClientOptions,
+    in_app: InAppRules,
+    dsn: Option<String>,
+    start_time: SystemTime,
+    contexts: OnceLock<Contexts>,
+    server_name: Option<String>,
+    drops: DropCounters,
+    transport: Mutex<Box<dyn Transport>>,
+}
+
+impl std::fmt::Debug for Client {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Client")
+            .field("options", &self.processor.options)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Client {
+    /// A client that sends through `transport`. `dsn` is only used in envelope headers.
+    pub(crate) fn new(
+        options: ClientOptions,
+        dsn: Option<String>,
+        transport: Box<dyn Transport>,
+    ) -> std::io::Result<Client> {
+        let worker = Worker::start(options.queue_size)?;
+        let server_name = match &options.server_name {
+            Some(name) => Some(name.to_string()),
+            None => crate::contexts::server_name(),
+        };
+        let in_app = InAppRules {
+            include: options.in_app_include.clone(),
+            exclude: options.in_app_exclude.clone(),
+        };
+        let processor = Processor {
+            in_app,
+            dsn,
+            start_time: crate::contexts::process_start_time(),
+            contexts: OnceLock::new(),
+            server_name,
+            drops: DropCounters::default(),
+            transport: Mutex::new(transport),
+            options,
+        };
+        Ok(Client {
+            processor: Arc::new(processor),
+            worker,
+        })
+    }
+
+    /// The options the client was created with.
+    pub fn options(&self) -> &ClientOptions {
+        &self.processor.options
+    }
+
+    /// How many events were dropped for `reason` since the client started.
+    pub fn dropped(&self, reason: DropReason) -> u64 {
+        self.processor.drops.get(reason)
+    }
+
+    /// Captures an event with `scope`: samples, then queues it for the worker. Returns the
+    /// event id, or the nil id when the event was dropped at once.
+    pub(crate) fn capture(
+        &self,
+        event: Event,
+        scope: Arc<Scope>,
+        trace: Option<(CapturedBacktrace, TraceTarget)>,
+    ) -> Uuid {
+        let id = event.event_id;
+        if !crate::random::sample(self.processor.options.sample_rate) {
+            self.drop_event(id, DropReason::SampleRate, "sample_rate left it out");
+            return Uuid::nil();
+        }
+        let job = EventJob {
+            processor: Arc::clone(&self.processor),
+            event,
+            scope,
+            trace,
+        };
+        match self.worker.submit(Box::new(job)) {
+            Ok(()) => id,
+            Err(Rejected::Full) => {
+                self.drop_event(
+                    id,
+                    DropReason::QueueOverflow,
+                    "the queue to the worker is full",
+                );
+                Uuid::nil()
+            }
+            Err(Rejected::Closed) => {
+                sdk_debug!("event {id} not sent: the client is closed");
+                Uuid::nil()
+            }
+        }
+    }
+
+    fn drop_event(&self, id: Uuid, reason: DropReason, why: &str) {
+        self.processor.drops.record(reason);
+        sdk_debug!("dropped event {} ({}): {why}", id.simple(), reason.as_str());
+    }
+
+    /// Applies `before_breadcrumb`; a callback that panics keeps the breadcrumb as it was.
+    pub(crate) fn prepare_breadcrumb(&self, breadcrumb: Breadcrumb) -> Option<Breadcrumb> {
+        let Some(callback) = &self.processor.options.before_breadcrumb else {
+            return Some(breadcrumb);
+        };
+        let backup = breadcrumb.clone();
+        match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| callback(breadcrumb))) {
+            Ok(result) => result,
+            Err(_) => {
+                sdk_warn!("before_breadcrumb panicked; the breadcrumb is kept unchanged");
+                Some(backup)
+            }
+        }
+    }
+
+    /// Waits at most `timeout` for every queued event to be sent.
+    pub fn flush(&self, timeout: Duration) -> bool {
+        let done = self.worker.flush(timeout);
+        if !done {
+            sdk_debug!("flush: events still pending after {timeout:?}");
+        }
+        done
+    }
+
+    /// Flushes within `timeout` and stops the client; later captures are discarded.
+    pub fn close(&self, timeout: Duration) -> bool {
+        let done = self.worker.close(timeout);
+        sdk_debug!(
+            "client closed{}",
+            if done {
+                ""
+            } else {
+                " with events still pending"
+            }
+        );
+        done
+    }
+}
+
+/// One captured event on its way through the worker.
+struct EventJob {
+    processor: Arc<Processor>,
+    event: Event,
+    scope: Arc<Scope>,
+    trace: Option<(CapturedBacktrace, TraceTarget)>,
+}
+
+impl Job for EventJob {
+    fn run(self: Box<Self>) {
+        let EventJob {
+            processor,
+            event,
+            scope,
+            trace,
+        } = *self;
+        let id = event.event_id;
+        if let Some(event) = processor.prepare_event(event, &scope, trace) {
+            processor.send_event(&event);
+        } else {
+            sdk_debug!(
+                "dropped event {} (before_send): before_send returned None",
+                id.simple()
+            );
+        }
+    }
+}
+
+impl Processor {
+    /// Everything between capture and serialization. `None` when `before_send` dropped it.
+    pub(crate) fn prepare_event(
+        &self,
+        mut event: Event,
+        scope: &Scope,
+        trace: Option<(CapturedBacktrace, TraceTarget)>,
+    ) -> Option<Event> {
+        scope.apply_to_event(&mut event);
+        self.apply_defaults(&mut event);
+        if let Some((backtrace, target)) = trace {
+            self.attach_trace(&mut event, &backtrace, target);
+        }
+        self.attach_debug_images(&mut event);
+        self.before_send(event)
+    }
+
+    fn apply_defaults(&self, event: &mut Event) {
+        let options = &self.options;
+        if event.release.is_none() {
+            event.release = options.release.as_deref().map(str::to_owned);
+        }
+        if event.environment.is_none() {
+            event.environment = Some(options.effective_environment().into_owned());
+        }
+        if event.server_name.is_none() {
+            event.server_name = self.server_name.clone();
+        }
+        if event.sdk.is_none() {
+            event.sdk = Some(sdk_info());
+        }
+        let defaults = self
+            .contexts
+            .get_or_init(|| crate::contexts::default_contexts(self.start_time));
+        for (key, context) in defaults {
+            event
+                .contexts
+                .entry(key.clone())
+                .or_insert_with(|| context.clone());
+        }
+    }
+
+    fn attach_trace(&self, event: &mut Event, backtrace: &CapturedBacktrace, target: TraceTarget) {
+        let stacktrace = backtrace.resolve(&self.in_app);
+        if stacktrace.frames.is_empty() {
+            return;
+        }
+        match target {
+            TraceTarget::Exception => {
+                let outermost = event.exception.as_mut().and_then(|e| e.values.last_mut());
+                if let Some(exception) = outermost {
+                    exception.stacktrace = Some(stacktrace);
+                }
+            }
+            TraceTarget::Thread(info) => {
+                let thread = Thread {
+                    id: Some(info.id),
+                    main: Some(info.name.as_deref() == Some("main")),
+                    name: info.name,
+                    stacktrace: Some(stacktrace),
+                    crashed: Some(false),
+                    current: Some(true),
+                };
+                event
+                    .threads
+                    .get_or_insert_with(Threads::default)
+                    .values
+                    .push(thread);
+            }
+        }
+    }
+
+    /// Adds the loaded modules when the event has native frames, refreshing the cached
+    /// module list when a frame points outside every known module.
+    fn attach_debug_images(&self, event: &mut Event) {
+        if event
+            .debug_meta
+            .as_ref()
+            .is_some_and(|meta| !meta.images.is_empty())
+        {
+            return;
+        }
+        let addresses: Vec<u64> = event
+            .stacktraces()
+            .flat_map(|trace| trace.frames.iter())
+            .filter_map(|frame| frame.instruction_addr.as_deref())
+            .filter_map(parse_hex)
+            .collect();
+        if addresses.is_empty() {
+            return;
+        }
+        let images = crate::images::images_covering(addresses);
+        event
+            .debug_meta
+            .get_or_insert_with(DebugMeta::default)
+            .images = images.to_vec();
+    }
+
+    fn before_send(&self, event: Event) -> Option<Event> {
+        let Some(callback) = &self.options.before_send else {
+            return Some(event);
+        };
+        let id = event.event_id;
+        let backup = event.clone();
+        match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| callback(event))) {
+            Ok(Some(event)) => Some(event),
+            Ok(None) => {
+                self.drops.record(DropReason::BeforeSend);
+                None
+            }
+            Err(_) => {
+                sdk_warn!(
+                    "before_send panicked on event {}; it is sent unchanged",
+                    id.simple()
+                );
+                Some(backup)
+            }
+        }
+    }
+
+    /// Serializes the event into an envelope and delivers it.
+    pub(crate) fn send_event(&self, event: &Event) {
+        let mut envelope = Envelope::from_event(event);
+        if let Some(dsn) = &self.dsn {
+            envelope.set_dsn(dsn);
+        }
+        envelope.set_sdk(crate::SDK_NAME, crate::VERSION);
+        envelope.set_sent_at(SystemTime::now());
+        let id = event.event_id.simple();
+        let response = self.transport.lock().send(&envelope);
+        match response.delivery {
+            Delivery::Accepted => sdk_debug!("event {id} sent"),
+            Delivery::Retry(why) => {
+                self.drops.record(DropReason::NetworkError);
+                sdk_debug!("event {id} not delivered (network_error): {why}");
+            }
+            Delivery::Rejected(why) => {
+                self.drops.record(DropReason::SendError);
+                sdk_debug!("event {id} rejected by the server (send_error): {why}");
+            }
+        }
+    }
+}
+
+fn parse_hex(text: &str) -> Option<u64> {
+    u64::from_str_radix(text.trim_start_matches("0x"), 16).ok()
+}
+
+/// The `sdk` block of every event.
+fn sdk_info() -> ClientSdkInfo {
+    let mut integrations = Vec::new();
+    if cfg!(feature = "panic") {
+        integrations.push("panic".to_owned());
+    }
+    if cfg!(feature = "native-crash") {
+        integrations.push("native-crash".to_owned());
+    }
+    ClientSdkInfo {
+        name: crate::SDK_NAME.into(),
+        version: crate::VERSION.into(),
+        integrations,
+    }
+}

@@ -1,0 +1,141 @@
+//! Where the client and the scope live: one per process.
+//!
+//! The process scope is global, not per thread, so a thread spawned before `init`, a
+//! thread pool's worker and the main thread all report with the same tags, user and
+//! breadcrumbs. [`with_scope`] and [`push_scope`] layer a temporary scope over it on the
+//! current thread only; [`configure_scope`] changes the innermost layer of the calling
+//! thread, which is the process scope unless a layer was pushed.
+
+use std::cell::RefCell;
+use std::sync::Arc;
+
+use parking_lot::RwLock;
+
+use crate::client::Client;
+use crate::protocol::Breadcrumb;
+use crate::scope::Scope;
+
+static CLIENT: RwLock<Option<Arc<Client>>> = RwLock::new(None);
+static PROCESS_SCOPE: RwLock<Option<Arc<Scope>>> = RwLock::new(None);
+
+thread_local! {
+    /// Scopes pushed on this thread, innermost last.
+    static LAYERS: RefCell<Vec<Arc<Scope>>> = const { RefCell::new(Vec::new()) };
+}
+
+/// The client events go to, if the SDK is initialized and enabled.
+pub(crate) fn client() -> Option<Arc<Client>> {
+    CLIENT.read().clone()
+}
+
+/// Makes `client` the process's client and returns the one it replaces.
+pub(crate) fn bind_client(client: Option<Arc<Client>>) -> Option<Arc<Client>> {
+    std::mem::replace(&mut *CLIENT.write(), client)
+}
+
+/// Unbinds `client` if it is still the process's client.
+pub(crate) fn unbind_client(client: &Arc<Client>) {
+    let mut current = CLIENT.write();
+    if current.as_ref().is_some_and(|c| Arc::ptr_eq(c, client)) {
+        *current = None;
+    }
+}
+
+/// The scope an event captured now on this thread gets: one reference count, no copy.
+pub(crate) fn current_scope() -> Arc<Scope> {
+    if let Some(top) = LAYERS.with(|layers| layers.borrow().last().cloned()) {
+        return top;
+    }
+    PROCESS_SCOPE.read().clone().unwrap_or_default()
+}
+
+/// Changes the innermost scope of the calling thread: a scope pushed with [`with_scope`]
+/// or [`push_scope`], else the process scope that every thread shares.
+///
+/// ```
+/// sentry_core::configure_scope(|scope| scope.set_tag("worker", "ingest"));
+/// ```
+pub fn configure_scope<R>(f: impl FnOnce(&mut Scope) -> R) -> R {
+    let mut f = Some(f);
+    let pushed = LAYERS.with(|layers| {
+        let mut layers = layers.borrow_mut();
+        layers
+            .last_mut()
+            .map(|top| (f.take().expect("called once"))(Arc::make_mut(top)))
+    });
+    match pushed {
+        Some(result) => result,
+        None => {
+            let mut process = PROCESS_SCOPE.write();
+            let scope = process.get_or_insert_with(Arc::default);
+            (f.take().expect("called once"))(Arc::make_mut(scope))
+        }
+    }
+}
+
+/// Runs `body` with a temporary scope on this thread: a copy of the current scope changed
+/// by `configure`. Events captured inside `body` carry both; the change is gone afterwards.
+///
+/// ```
+/// use sentry_core::protocol::Level;
+///
+/// sentry_core::with_scope(
+///     |scope| scope.set_tag("request_id", "abc123"),
+///     || sentry_core::capture_message("slow request", Level::Warning),
+/// );
+/// ```
+pub fn with_scope<R>(configure: impl FnOnce(&mut Scope), body: impl FnOnce() -> R) -> R {
+    let _guard = push_scope();
+    configure_scope(configure);
+    body()
+}
+
+/// Pushes a copy of the current scope on this thread; it is popped when the returned guard
+/// is dropped. Prefer [`with_scope`]; this is for code that cannot wrap a closure.
+pub fn push_scope() -> ScopeGuard {
+    let copy = current_scope();
+    let depth = LAYERS.with(|layers| {
+        let mut layers = layers.borrow_mut();
+        layers.push(copy);
+        layers.len()
+    });
+    ScopeGuard {
+        depth,
+        _not_send: std::marker::PhantomData,
+    }
+}
+
+/// Pops the scope pushed by [`push_scope`] when dropped.
+#[must_use = "the scope is popped as soon as the guard is dropped"]
+#[derive(Debug)]
+pub struct ScopeGuard {
+    depth: usize,
+    // The layer lives on the thread that pushed it.
+    _not_send: std::marker::PhantomData<*const ()>,
+}
+
+impl Drop for ScopeGuard {
+    fn drop(&mut self) {
+        LAYERS.with(|layers| {
+            // Guards dropped out of order pop everything they pushed and above.
+            layers.borrow_mut().truncate(self.depth - 1);
+        });
+    }
+}
+
+/// Records a breadcrumb in the innermost scope, after `before_breadcrumb`. Before `init`
+/// (or with the SDK disabled) breadcrumbs are discarded: nothing would send them.
+///
+/// ```
+/// use sentry_core::protocol::Breadcrumb;
+///
+/// sentry_core::add_breadcrumb(Breadcrumb::new("cache miss").category("cache"));
+/// ```
+pub fn add_breadcrumb(breadcrumb: Breadcrumb) {
+    let Some(client) = client() else { return };
+    let Some(breadcrumb) = client.prepare_breadcrumb(breadcrumb) else {
+        return;
+    };
+    let max = client.options().max_breadcrumbs;
+    configure_scope(|scope| scope.add_breadcrumb(breadcrumb, max));
+}

@@ -1,0 +1,400 @@
+//! What the SDK does, and where it sends: one struct with sensible defaults.
+
+use std::borrow::Cow;
+use std::fmt;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::protocol::{Breadcrumb, Event};
+use crate::transport::Transport;
+
+/// A callback that sees every event before it is sent and may change or drop it.
+pub type BeforeSend = Arc<dyn Fn(Event) -> Option<Event> + Send + Sync>;
+
+/// A callback that sees every breadcrumb before it is recorded and may change or drop it.
+pub type BeforeBreadcrumb = Arc<dyn Fn(Breadcrumb) -> Option<Breadcrumb> + Send + Sync>;
+
+/// Builds the transport the client sends through, from the final options.
+pub type TransportFactory = Arc<dyn Fn(&ClientOptions) -> Box<dyn Transport> + Send + Sync>;
+
+/// Options of the client, given to [`init`](crate::init).
+///
+/// Every field has a default; the environment fills what the code leaves unset (see
+/// [`ClientOptions::apply_env`]). Each field has a setter of the same name, so options
+/// read as one expression; the fields are public too, for code that sets them one by one.
+/// The struct is `#[non_exhaustive]` so that new options are not a breaking change.
+///
+/// ```
+/// use std::time::Duration;
+/// use sentry_core::ClientOptions;
+///
+/// let options = ClientOptions::new()
+///     .dsn("https://public@o1.ingest.example.com/42")
+///     .release("my-app@1.2.3")
+///     .attach_stacktrace(true)
+///     .shutdown_timeout(Duration::from_secs(1));
+///
+/// let mut same = ClientOptions::default();
+/// same.attach_stacktrace = true;
+/// # drop((options, same));
+/// ```
+#[derive(Clone)]
+#[non_exhaustive]
+pub struct ClientOptions {
+    /// Where to send events. `None` or empty (and no `SENTRY_DSN`) disables sending; an
+    /// invalid DSN is an error at [`try_init`](crate::try_init).
+    pub dsn: Option<String>,
+    /// The release, such as `my-app@1.2.3` (`SENTRY_RELEASE`).
+    pub release: Option<Cow<'static, str>>,
+    /// The environment (`SENTRY_ENVIRONMENT`); `development` in debug builds and
+    /// `production` in release builds when unset.
+    pub environment: Option<Cow<'static, str>>,
+    /// The host name reported with events; the machine's host name when unset.
+    pub server_name: Option<Cow<'static, str>>,
+    /// Log what the SDK does and why to stderr (`SENTRY_DEBUG=1`).
+    pub debug: bool,
+    /// Do all the work but send nothing: write each envelope to stderr, or to
+    /// [`dry_run_dir`](Self::dry_run_dir) when set (`SENTRY_DRY_RUN=1`).
+    pub dry_run: bool,
+    /// Where a dry run writes envelopes, one file each (`SENTRY_DRY_RUN_DIR`); stderr when
+    /// unset.
+    pub dry_run_dir: Option<PathBuf>,
+    /// The share of events to send, from 0.0 (none) to 1.0 (all).
+    pub sample_rate: f32,
+    /// How many breadcrumbs the scope keeps; the oldest go first.
+    pub max_breadcrumbs: usize,
+    /// Attach the capturing thread's stack trace to messages and errors.
+    pub attach_stacktrace: bool,
+    /// Send personal data the SDK gathers by itself (IP addresses, user names).
+    pub send_default_pii: bool,
+    /// Function or module prefixes whose frames are always the application's own.
+    pub in_app_include: Vec<String>,
+    /// Function or module prefixes whose frames are never the application's own.
+    pub in_app_exclude: Vec<String>,
+    /// Sees every event before it is sent; return `None` to drop it.
+    pub before_send: Option<BeforeSend>,
+    /// Sees every breadcrumb before it is recorded; return `None` to drop it.
+    pub before_breadcrumb: Option<BeforeBreadcrumb>,
+    /// Proxy for `http://` DSNs; `HTTP_PROXY` when unset.
+    pub http_proxy: Option<String>,
+    /// Proxy for `https://` DSNs; `HTTPS_PROXY` when unset.
+    pub https_proxy: Option<String>,
+    /// The longest a connection attempt may take.
+    pub connect_timeout: Duration,
+    /// The longest one request may take, from connecting to the end of the answer.
+    pub request_timeout: Duration,
+    /// How long dropping the guard of [`init`](crate::init) waits for pending events.
+    pub shutdown_timeout: Duration,
+    /// How many events may wait for the background worker; beyond that new events are
+    /// dropped and counted, so capturing never blocks.
+    pub queue_size: usize,
+    /// The User-Agent header of requests.
+    pub user_agent: Cow<'static, str>,
+    /// Replaces the HTTP transport, for tests or a custom HTTP stack.
+    pub transport: Option<TransportFactory>,
+}
+
+impl Default for ClientOptions {
+    fn default() -> Self {
+        ClientOptions {
+            dsn: None,
+            release: None,
+            environment: None,
+            server_name: None,
+            debug: false,
+            dry_run: false,
+            dry_run_dir: None,
+            sample_rate: 1.0,
+            max_breadcrumbs: 100,
+            attach_stacktrace: false,
+            send_default_pii: false,
+            in_app_include: Vec::new(),
+            in_app_exclude: Vec::new(),
+            before_send: None,
+            before_breadcrumb: None,
+            http_proxy: None,
+            https_proxy: None,
+            connect_timeout: Duration::from_secs(5),
+            request_timeout: Duration::from_secs(30),
+            shutdown_timeout: Duration::from_secs(2),
+            queue_size: 256,
+            user_agent: Cow::Borrowed(crate::USER_AGENT),
+            transport: None,
+        }
+    }
+}
+
+impl ClientOptions {
+    /// Options with defaults only.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Sets where to send events.
+    pub fn dsn(mut self, value: impl Into<String>) -> Self {
+        self.dsn = Some(value.into());
+        self
+    }
+
+    /// Sets the release.
+    pub fn release(mut self, value: impl Into<Cow<'static, str>>) -> Self {
+        self.release = Some(value.into());
+        self
+    }
+
+    /// Sets the environment.
+    pub fn environment(mut self, value: impl Into<Cow<'static, str>>) -> Self {
+        self.environment = Some(value.into());
+        self
+    }
+
+    /// Sets the server name.
+    pub fn server_name(mut self, value: impl Into<Cow<'static, str>>) -> Self {
+        self.server_name = Some(value.into());
+        self
+    }
+
+    /// Turns the diagnostic log on stderr on or off.
+    pub fn debug(mut self, value: bool) -> Self {
+        self.debug = value;
+        self
+    }
+
+    /// Turns dry-run mode on or off.
+    pub fn dry_run(mut self, value: bool) -> Self {
+        self.dry_run = value;
+        self
+    }
+
+    /// Makes a dry run write envelopes into this directory.
+    pub fn dry_run_dir(mut self, value: impl Into<PathBuf>) -> Self {
+        self.dry_run_dir = Some(value.into());
+        self
+    }
+
+    /// Sets the share of events to send.
+    pub fn sample_rate(mut self, value: f32) -> Self {
+        self.sample_rate = value;
+        self
+    }
+
+    /// Sets how many breadcrumbs are kept.
+    pub fn max_breadcrumbs(mut self, value: usize) -> Self {
+        self.max_breadcrumbs = value;
+        self
+    }
+
+    /// Attaches stack traces to messages and errors.
+    pub fn attach_stacktrace(mut self, value: bool) -> Self {
+        self.attach_stacktrace = value;
+        self
+    }
+
+    /// Allows sending personal data the SDK gathers itself.
+    pub fn send_default_pii(mut self, value: bool) -> Self {
+        self.send_default_pii = value;
+        self
+    }
+
+    /// Sets the prefixes of frames that are always in-app.
+    pub fn in_app_include(mut self, value: impl IntoIterator<Item = impl Into<String>>) -> Self {
+        self.in_app_include = value.into_iter().map(Into::into).collect();
+        self
+    }
+
+    /// Sets the prefixes of frames that are never in-app.
+    pub fn in_app_exclude(mut self, value: impl IntoIterator<Item = impl Into<String>>) -> Self {
+        self.in_app_exclude = value.into_iter().map(Into::into).collect();
+        self
+    }
+
+    /// Sets the callback that sees every event before it is sent.
+    pub fn before_send(
+        mut self,
+        value: impl Fn(Event) -> Option<Event> + Send + Sync + 'static,
+    ) -> Self {
+        self.before_send = Some(Arc::new(value));
+        self
+    }
+
+    /// Sets the callback that sees every breadcrumb.
+    pub fn before_breadcrumb(
+        mut self,
+        value: impl Fn(Breadcrumb) -> Option<Breadcrumb> + Send + Sync + 'static,
+    ) -> Self {
+        self.before_breadcrumb = Some(Arc::new(value));
+        self
+    }
+
+    /// Sets how long dropping the guard waits for pending events.
+    pub fn shutdown_timeout(mut self, value: Duration) -> Self {
+        self.shutdown_timeout = value;
+        self
+    }
+
+    /// Sets how many events may wait for the worker.
+    pub fn queue_size(mut self, value: usize) -> Self {
+        self.queue_size = value;
+        self
+    }
+
+    /// Replaces the HTTP transport.
+    pub fn transport(
+        mut self,
+        value: impl Fn(&ClientOptions) -> Box<dyn Transport> + Send + Sync + 'static,
+    ) -> Self {
+        self.transport = Some(Arc::new(value));
+        self
+    }
+
+    /// Fills what the code left unset from the environment: `SENTRY_DSN`,
+    /// `SENTRY_RELEASE`, `SENTRY_ENVIRONMENT`, `SENTRY_DEBUG`, `SENTRY_DRY_RUN`,
+    /// `SENTRY_DRY_RUN_DIR`, `HTTPS_PROXY` and `HTTP_PROXY` (lowercase forms too).
+    /// [`init`](crate::init) calls it; values set in code win.
+    pub fn apply_env(mut self) -> Self {
+        self.apply_env_from(|name| std::env::var(name).ok());
+        self
+    }
+
+    pub(crate) fn apply_env_from(&mut self, var: impl Fn(&str) -> Option<String>) {
+        let non_empty = |name: &str| var(name).filter(|v| !v.trim().is_empty());
+        if self.dsn.is_none() {
+            self.dsn = non_empty("SENTRY_DSN");
+        }
+        if self.release.is_none() {
+            self.release = non_empty("SENTRY_RELEASE").map(Cow::Owned);
+        }
+        if self.environment.is_none() {
+            self.environment = non_empty("SENTRY_ENVIRONMENT").map(Cow::Owned);
+        }
+        if !self.debug {
+            self.debug = non_empty("SENTRY_DEBUG").is_some_and(|v| is_truthy(&v));
+        }
+        if !self.dry_run {
+            self.dry_run = non_empty("SENTRY_DRY_RUN").is_some_and(|v| is_truthy(&v));
+        }
+        if self.dry_run_dir.is_none() {
+            self.dry_run_dir = non_empty("SENTRY_DRY_RUN_DIR").map(PathBuf::from);
+        }
+        if self.https_proxy.is_none() {
+            self.https_proxy = non_empty("HTTPS_PROXY").or_else(|| non_empty("https_proxy"));
+        }
+        if self.http_proxy.is_none() {
+            self.http_proxy = non_empty("HTTP_PROXY").or_else(|| non_empty("http_proxy"));
+        }
+    }
+
+    /// The environment events report: the configured one, or `development` in debug builds
+    /// and `production` in release builds.
+    pub(crate) fn effective_environment(&self) -> Cow<'static, str> {
+        match &self.environment {
+            Some(env) => env.clone(),
+            None if cfg!(debug_assertions) => Cow::Borrowed("development"),
+            None => Cow::Borrowed("production"),
+        }
+    }
+}
+
+fn is_truthy(value: &str) -> bool {
+    matches!(
+        value.trim().to_ascii_lowercase().as_str(),
+        "1" | "true" | "yes" | "on"
+    )
+}
+
+impl fmt::Debug for ClientOptions {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ClientOptions")
+            .field("dsn", &self.dsn.as_ref().map(|_| "<set>"))
+            .field("release", &self.release)
+            .field("environment", &self.environment)
+            .field("server_name", &self.server_name)
+            .field("debug", &self.debug)
+            .field("dry_run", &self.dry_run)
+            .field("dry_run_dir", &self.dry_run_dir)
+            .field("sample_rate", &self.sample_rate)
+            .field("max_breadcrumbs", &self.max_breadcrumbs)
+            .field("attach_stacktrace", &self.attach_stacktrace)
+            .field("send_default_pii", &self.send_default_pii)
+            .field("in_app_include", &self.in_app_include)
+            .field("in_app_exclude", &self.in_app_exclude)
+            .field("before_send", &self.before_send.as_ref().map(|_| "<fn>"))
+            .field(
+                "before_breadcrumb",
+                &self.before_breadcrumb.as_ref().map(|_| "<fn>"),
+            )
+            .field("shutdown_timeout", &self.shutdown_timeout)
+            .field("queue_size", &self.queue_size)
+            .field("transport", &self.transport.as_ref().map(|_| "<custom>"))
+            .finish_non_exhaustive()
+    }
+}
+
+impl From<&str> for ClientOptions {
+    fn from(dsn: &str) -> Self {
+        ClientOptions {
+            dsn: Some(dsn.to_owned()),
+            ..Default::default()
+        }
+    }
+}
+
+impl From<String> for ClientOptions {
+    fn from(dsn: String) -> Self {
+        ClientOptions {
+            dsn: Some(dsn),
+            ..Default::default()
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env<'a>(pairs: &'a [(&'a str, &'a str)]) -> impl Fn(&str) -> Option<String> + 'a {
+        move |name| {
+            pairs
+                .iter()
+                .find(|(k, _)| *k == name)
+                .map(|(_, v)| (*v).to_owned())
+        }
+    }
+
+    #[test]
+    fn environment_fills_what_code_left_unset() {
+        let mut options = ClientOptions {
+            release: Some("code@1".into()),
+            ..Default::default()
+        };
+        options.apply_env_from(env(&[
+            ("SENTRY_DSN", "https://k@h/1"),
+            ("SENTRY_RELEASE", "env@2"),
+            ("SENTRY_ENVIRONMENT", "staging"),
+            ("SENTRY_DEBUG", "1"),
+            ("SENTRY_DRY_RUN", "true"),
+            ("HTTPS_PROXY", "http://proxy:3128"),
+        ]));
+        assert_eq!(options.dsn.as_deref(), Some("https://k@h/1"));
+        assert_eq!(options.release.as_deref(), Some("code@1"));
+        assert_eq!(options.environment.as_deref(), Some("staging"));
+        assert!(options.debug && options.dry_run);
+        assert_eq!(options.https_proxy.as_deref(), Some("http://proxy:3128"));
+        assert_eq!(options.http_proxy, None);
+    }
+
+    #[test]
+    fn empty_values_count_as_unset() {
+        let mut options = ClientOptions::default();
+        options.apply_env_from(env(&[("SENTRY_DSN", "  "), ("SENTRY_DEBUG", "0")]));
+        assert_eq!(options.dsn, None);
+        assert!(!options.debug);
+    }
+
+    #[test]
+    fn debug_output_hides_the_dsn() {
+        let options = ClientOptions::from("https://secret@h/1");
+        assert!(!format!("{options:?}").contains("secret"));
+    }
+}

@@ -1,0 +1,239 @@
+//! The scope: what the SDK knows about the program's state, attached to every event.
+//!
+//! A scope is cheap to snapshot: its parts sit behind `Arc`s and are copied only when
+//! changed while a snapshot still holds them (copy on write). Capturing an event therefore
+//! takes the scope as one reference count, and the costly merge into the event happens on
+//! the background worker, off the calling thread.
+
+use std::collections::{BTreeMap, VecDeque};
+use std::sync::Arc;
+
+use crate::protocol::{Breadcrumb, Breadcrumbs, Context, Contexts, Event, Level, Map, User, Value};
+
+/// Tags, extra data, user, contexts, level, fingerprint and breadcrumbs that apply to the
+/// events captured under it.
+///
+/// Change the process scope with [`configure_scope`](crate::configure_scope), or a
+/// temporary one with [`with_scope`](crate::with_scope):
+///
+/// ```
+/// sentry_core::configure_scope(|scope| {
+///     scope.set_tag("region", "eu-west-1");
+///     scope.set_user(Some(sentry_core::protocol::User {
+///         id: Some("42".into()),
+///         ..Default::default()
+///     }));
+/// });
+/// ```
+#[derive(Debug, Clone, Default)]
+pub struct Scope {
+    level: Option<Level>,
+    fingerprint: Option<Arc<[String]>>,
+    transaction: Option<Arc<str>>,
+    user: Option<Arc<User>>,
+    tags: Arc<BTreeMap<String, String>>,
+    extra: Arc<Map>,
+    contexts: Arc<Contexts>,
+    breadcrumbs: Arc<VecDeque<Arc<Breadcrumb>>>,
+}
+
+impl Scope {
+    /// Overrides the level of every event captured under this scope; `None` keeps each
+    /// event's own level.
+    pub fn set_level(&mut self, level: Option<Level>) {
+        self.level = level;
+    }
+
+    /// Sets the grouping fingerprint of events; `None` leaves grouping to the server.
+    pub fn set_fingerprint(&mut self, fingerprint: Option<&[&str]>) {
+        self.fingerprint = fingerprint.map(|parts| parts.iter().map(|p| (*p).to_owned()).collect());
+    }
+
+    /// Sets the transaction name (route, job or command) of events.
+    pub fn set_transaction(&mut self, transaction: Option<&str>) {
+        self.transaction = transaction.map(Arc::from);
+    }
+
+    /// Sets the user of events.
+    pub fn set_user(&mut self, user: Option<User>) {
+        self.user = user.map(Arc::new);
+    }
+
+    /// Sets a tag: a short, indexed key/value pair.
+    pub fn set_tag(&mut self, key: impl Into<String>, value: impl ToString) {
+        Arc::make_mut(&mut self.tags).insert(key.into(), value.to_string());
+    }
+
+    /// Removes a tag.
+    pub fn remove_tag(&mut self, key: &str) {
+        if self.tags.contains_key(key) {
+            Arc::make_mut(&mut self.tags).remove(key);
+        }
+    }
+
+    /// Sets extra data: any JSON value.
+    pub fn set_extra(&mut self, key: impl Into<String>, value: impl Into<Value>) {
+        Arc::make_mut(&mut self.extra).insert(key.into(), value.into());
+    }
+
+    /// Removes extra data.
+    pub fn remove_extra(&mut self, key: &str) {
+        if self.extra.contains_key(key) {
+            Arc::make_mut(&mut self.extra).remove(key);
+        }
+    }
+
+    /// Sets a context, such as `{"type": "gpu", "name": "..."}` under `gpu`. A missing
+    /// `type` key is filled in with the context's key.
+    pub fn set_context(&mut self, key: impl Into<String>, mut context: Context) {
+        let key = key.into();
+        if !context.contains_key("type") {
+            context.insert("type".into(), Value::String(key.clone()));
+        }
+        Arc::make_mut(&mut self.contexts).insert(key, context);
+    }
+
+    /// Removes a context.
+    pub fn remove_context(&mut self, key: &str) {
+        if self.contexts.contains_key(key) {
+            Arc::make_mut(&mut self.contexts).remove(key);
+        }
+    }
+
+    /// Adds a breadcrumb, dropping the oldest when `max` are already kept. The
+    /// `before_breadcrumb` callback is applied by [`add_breadcrumb`](crate::add_breadcrumb),
+    /// not here.
+    pub fn add_breadcrumb(&mut self, breadcrumb: Breadcrumb, max: usize) {
+        if max == 0 {
+            return;
+        }
+        let ring = Arc::make_mut(&mut self.breadcrumbs);
+        while ring.len() >= max {
+            ring.pop_front();
+        }
+        ring.push_back(Arc::new(breadcrumb));
+    }
+
+    /// Removes every breadcrumb.
+    pub fn clear_breadcrumbs(&mut self) {
+        self.breadcrumbs = Arc::default();
+    }
+
+    /// Forgets everything set on this scope.
+    pub fn clear(&mut self) {
+        *self = Scope::default();
+    }
+
+    /// The breadcrumbs, oldest first.
+    pub fn breadcrumbs(&self) -> impl ExactSizeIterator<Item = &Breadcrumb> {
+        self.breadcrumbs.iter().map(|b| &**b)
+    }
+
+    /// The tags.
+    pub fn tags(&self) -> &BTreeMap<String, String> {
+        &self.tags
+    }
+
+    /// The user, if set.
+    pub fn user(&self) -> Option<&User> {
+        self.user.as_deref()
+    }
+
+    /// Merges the scope into an event. What the event set itself wins over the scope,
+    /// except the level, which the scope overrides when set (as in every Sentry SDK).
+    pub fn apply_to_event(&self, event: &mut Event) {
+        if let Some(level) = self.level {
+            event.level = level;
+        }
+        if event.user.is_none() {
+            event.user = self.user.as_deref().cloned();
+        }
+        if event.transaction.is_none() {
+            event.transaction = self.transaction.as_deref().map(str::to_owned);
+        }
+        if event.fingerprint.is_empty()
+            && let Some(fingerprint) = &self.fingerprint
+        {
+            event.fingerprint = fingerprint.to_vec();
+        }
+        for (key, value) in self.tags.iter() {
+            event
+                .tags
+                .entry(key.clone())
+                .or_insert_with(|| value.clone());
+        }
+        for (key, value) in self.extra.iter() {
+            event
+                .extra
+                .entry(key.clone())
+                .or_insert_with(|| value.clone());
+        }
+        for (key, value) in self.contexts.iter() {
+            event
+                .contexts
+                .entry(key.clone())
+                .or_insert_with(|| value.clone());
+        }
+        if !self.breadcrumbs.is_empty() {
+            let crumbs = event.breadcrumbs.get_or_insert_with(Breadcrumbs::default);
+            // The scope's breadcrumbs happened before any the event carried itself.
+            let own = std::mem::take(&mut crumbs.values);
+            crumbs.values.reserve(self.breadcrumbs.len() + own.len());
+            crumbs
+                .values
+                .extend(self.breadcrumbs.iter().map(|b| (**b).clone()));
+            crumbs.values.extend(own);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ring_buffer_keeps_the_newest() {
+        let mut scope = Scope::default();
+        for i in 0..150 {
+            scope.add_breadcrumb(Breadcrumb::new(format!("crumb {i}")), 100);
+        }
+        let messages: Vec<_> = scope
+            .breadcrumbs()
+            .map(|b| b.message.clone().unwrap())
+            .collect();
+        assert_eq!(messages.len(), 100);
+        assert_eq!(messages[0], "crumb 50");
+        assert_eq!(messages[99], "crumb 149");
+    }
+
+    #[test]
+    fn snapshots_do_not_see_later_changes() {
+        let mut scope = Scope::default();
+        scope.set_tag("a", 1);
+        scope.add_breadcrumb(Breadcrumb::new("first"), 10);
+        let snapshot = scope.clone();
+        scope.set_tag("a", 2);
+        scope.add_breadcrumb(Breadcrumb::new("second"), 10);
+        assert_eq!(snapshot.tags()["a"], "1");
+        assert_eq!(snapshot.breadcrumbs().len(), 1);
+        assert_eq!(scope.breadcrumbs().len(), 2);
+    }
+
+    #[test]
+    fn event_values_win_over_scope_values() {
+        let mut scope = Scope::default();
+        scope.set_tag("shared", "scope");
+        scope.set_tag("only_scope", "yes");
+        scope.set_level(Some(Level::Warning));
+        scope.set_fingerprint(Some(&["{{ default }}", "db"]));
+        scope.set_context("gpu", Map::new());
+        let mut event = Event::new();
+        event.tags.insert("shared".into(), "event".into());
+        scope.apply_to_event(&mut event);
+        assert_eq!(event.tags["shared"], "event");
+        assert_eq!(event.tags["only_scope"], "yes");
+        assert_eq!(event.level, Level::Warning);
+        assert_eq!(event.fingerprint, ["{{ default }}", "db"]);
+        assert_eq!(event.contexts["gpu"]["type"], "gpu");
+    }
+}

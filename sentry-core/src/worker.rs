@@ -1,0 +1,191 @@
+//! The background worker: one thread that prepares and sends what the calling threads
+//! captured.
+//!
+//! Calling threads only put a job on a bounded queue (`try_send`, never blocking); when the
+//! queue is full the job is dropped and counted. Flush and close wait on a counter of
+//! finished jobs with a deadline, so they return in time whatever the network does: a
+//! worker stuck in a hanging request is left behind and the program can still exit.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::mpsc::{Receiver, SyncSender, TrySendError, sync_channel};
+use std::time::{Duration, Instant};
+
+use parking_lot::{Condvar, Mutex};
+
+/// Something for the worker to do.
+pub(crate) trait Job: Send + 'static {
+    /// Does the work; runs on the worker thread.
+    fn run(self: Box<Self>);
+}
+
+/// Why a job was not queued.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Rejected {
+    /// The queue was full.
+    Full,
+    /// The worker was closed.
+    Closed,
+}
+
+/// The handle the client holds on its worker thread.
+pub(crate) struct Worker {
+    sender: SyncSender<Option<Box<dyn Job>>>,
+    progress: Arc<Progress>,
+    closed: AtomicBool,
+}
+
+#[derive(Default)]
+struct Progress {
+    /// Jobs handed to the queue (or given up on), ever.
+    submitted: AtomicU64,
+    /// Jobs finished (or given up on), ever; guarded for waiting.
+    finished: Mutex<u64>,
+    changed: Condvar,
+}
+
+impl Progress {
+    fn finish_one(&self) {
+        *self.finished.lock() += 1;
+        self.changed.notify_all();
+    }
+
+    /// Waits until every job submitted before the call is finished, or the deadline.
+    fn wait_for(&self, target: u64, deadline: Instant) -> bool {
+        let mut finished = self.finished.lock();
+        while *finished < target {
+            if self.changed.wait_until(&mut finished, deadline).timed_out() {
+                return *finished >= target;
+            }
+        }
+        true
+    }
+}
+
+impl Worker {
+    /// Starts the worker thread with a queue of `capacity` jobs.
+    pub(crate) fn start(capacity: usize) -> std::io::Result<Worker> {
+        let (sender, receiver) = sync_channel(capacity.max(1));
+        let progress = Arc::new(Progress::default());
+        let thread_progress = Arc::clone(&progress);
+        std::thread::Builder::new()
+            .name("sentry-worker".into())
+            .spawn(move || run(receiver, &thread_progress))?;
+        Ok(Worker {
+            sender,
+            progress,
+            closed: AtomicBool::new(false),
+        })
+    }
+
+    /// Queues a job without blocking.
+    pub(crate) fn submit(&self, job: Box<dyn Job>) -> Result<(), Rejected> {
+        if self.closed.load(Ordering::Acquire) {
+            return Err(Rejected::Closed);
+        }
+        self.progress.submitted.fetch_add(1, Ordering::AcqRel);
+        match self.sender.try_send(Some(job)) {
+            Ok(()) => Ok(()),
+            Err(error) => {
+                // Count it as finished so a flush does not wait for it.
+                self.progress.finish_one();
+                Err(match error {
+                    TrySendError::Full(_) => Rejected::Full,
+                    TrySendError::Disconnected(_) => Rejected::Closed,
+                })
+            }
+        }
+    }
+
+    /// Waits until every job queued before the call is done, at most `timeout`. Returns
+    /// whether they all were.
+    pub(crate) fn flush(&self, timeout: Duration) -> bool {
+        let target = self.progress.submitted.load(Ordering::Acquire);
+        self.progress.wait_for(target, Instant::now() + timeout)
+    }
+
+    /// Flushes within `timeout`, then stops the worker: later jobs are refused. Returns
+    /// whether everything queued was done in time.
+    pub(crate) fn close(&self, timeout: Duration) -> bool {
+        let done = self.flush(timeout);
+        if !self.closed.swap(true, Ordering::AcqRel) {
+            // The thread ends when it reaches this marker; if the queue is full the marker
+            // is not needed, the thread ends when the channel is dropped with the client.
+            let _ = self.sender.try_send(None);
+        }
+        done
+    }
+}
+
+fn run(receiver: Receiver<Option<Box<dyn Job>>>, progress: &Progress) {
+    while let Ok(Some(job)) = receiver.recv() {
+        // A bug in preparing or sending one event must not end the worker, nor the program.
+        if std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| job.run())).is_err() {
+            crate::debug::sdk_warn!("internal error while processing an event; it was dropped");
+        }
+        progress.finish_one();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::mpsc;
+
+    struct Sleep(Duration, Option<mpsc::Sender<()>>);
+    impl Job for Sleep {
+        fn run(self: Box<Self>) {
+            std::thread::sleep(self.0);
+            if let Some(done) = self.1 {
+                let _ = done.send(());
+            }
+        }
+    }
+
+    #[test]
+    fn flush_waits_for_queued_jobs() {
+        let worker = Worker::start(8).unwrap();
+        let (tx, rx) = mpsc::channel();
+        for _ in 0..3 {
+            worker
+                .submit(Box::new(Sleep(Duration::from_millis(10), Some(tx.clone()))))
+                .unwrap();
+        }
+        assert!(worker.flush(Duration::from_secs(10)));
+        assert_eq!(rx.try_iter().count(), 3);
+    }
+
+    #[test]
+    fn flush_gives_up_at_its_timeout() {
+        let worker = Worker::start(8).unwrap();
+        worker
+            .submit(Box::new(Sleep(Duration::from_secs(5), None)))
+            .unwrap();
+        let start = Instant::now();
+        assert!(!worker.flush(Duration::from_millis(100)));
+        assert!(start.elapsed() < Duration::from_secs(2));
+    }
+
+    #[test]
+    fn a_full_queue_rejects_without_blocking() {
+        let worker = Worker::start(1).unwrap();
+        let mut rejected = 0;
+        for _ in 0..10 {
+            if worker
+                .submit(Box::new(Sleep(Duration::from_millis(200), None)))
+                .is_err()
+            {
+                rejected += 1;
+            }
+        }
+        assert!(rejected >= 8, "only {rejected} rejected");
+    }
+
+    #[test]
+    fn closed_worker_refuses_jobs() {
+        let worker = Worker::start(4).unwrap();
+        assert!(worker.close(Duration::from_secs(1)));
+        let job = Box::new(Sleep(Duration::ZERO, None));
+        assert_eq!(worker.submit(job), Err(Rejected::Closed));
+    }
+}
