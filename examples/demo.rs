@@ -29,13 +29,18 @@ impl std::error::Error for CatalogError {
 }
 
 fn load_catalog(path: &str) -> Result<String, CatalogError> {
-    std::fs::read_to_string(path).map_err(|source| CatalogError { path: path.into(), source })
+    std::fs::read_to_string(path).map_err(|source| CatalogError {
+        path: path.into(),
+        source,
+    })
 }
 
 fn main() {
     let has_dsn = std::env::var("SENTRY_DSN").is_ok_and(|dsn| !dsn.trim().is_empty());
     if !has_dsn {
-        eprintln!("demo: SENTRY_DSN is not set, so this is a dry run: envelopes are printed, not sent.");
+        eprintln!(
+            "demo: SENTRY_DSN is not set, so this is a dry run: envelopes are printed, not sent."
+        );
     }
     let _guard = sentry_core::init(
         ClientOptions::new()
@@ -46,7 +51,10 @@ fn main() {
 
     sentry_core::configure_scope(|scope| {
         scope.set_tag("demo", "yes");
-        scope.set_user(Some(User { id: Some("demo-user".into()), ..Default::default() }));
+        scope.set_user(Some(User {
+            id: Some("demo-user".into()),
+            ..Default::default()
+        }));
     });
     sentry_core::add_breadcrumb(Breadcrumb::new("demo started").category("app.lifecycle"));
 
@@ -56,7 +64,10 @@ fn main() {
     sentry_core::add_breadcrumb(Breadcrumb::new("loading the catalog").category("io"));
     if let Err(error) = load_catalog("/nonexistent/catalog.json") {
         let id = sentry_core::capture_error(&error);
-        eprintln!("demo: captured an error with its cause, event id {}", id.simple());
+        eprintln!(
+            "demo: captured an error with its cause, event id {}",
+            id.simple()
+        );
     }
     // Dropping the guard sends what is pending (at most `shutdown_timeout`, 2 s by default).
 }

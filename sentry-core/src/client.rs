@@ -6,6 +6,7 @@
 //! onto the worker's queue. Merging the scope, resolving symbols, gathering contexts and
 //! debug images, `before_send`, serialization and the network all happen on the worker.
 
+use std::path::PathBuf;
 use std::sync::{Arc, OnceLock};
 use std::time::{Duration, SystemTime};
 
@@ -17,9 +18,10 @@ use crate::envelope::Envelope;
 use crate::options::ClientOptions;
 use crate::protocol::{Breadcrumb, ClientSdkInfo, Contexts, DebugMeta, Event, Thread, Threads};
 use crate::scope::Scope;
+use crate::sender::Sender;
 use crate::stacktrace::{CapturedBacktrace, InAppRules};
 use crate::stats::{DropCounters, DropReason};
-use crate::transport::{Delivery, Transport};
+use crate::transport::Transport;
 use crate::worker::{Job, Rejected, Worker};
 
 /// Where a captured stack trace goes in the event.
@@ -72,7 +74,7 @@ pub(crate) struct Processor {
     contexts: OnceLock<Contexts>,
     server_name: Option<String>,
     drops: DropCounters,
-    transport: Mutex<Box<dyn Transport>>,
+    sender: Mutex<Sender>,
 }
 
 impl std::fmt::Debug for Client {
@@ -89,8 +91,8 @@ impl Client {
         options: ClientOptions,
         dsn: Option<String>,
         transport: Box<dyn Transport>,
+        database: Option<PathBuf>,
     ) -> std::io::Result<Client> {
-        let worker = Worker::start(options.queue_size)?;
         let server_name = match &options.server_name {
             Some(name) => Some(name.to_string()),
             None => crate::contexts::server_name(),
@@ -106,13 +108,15 @@ impl Client {
             contexts: OnceLock::new(),
             server_name,
             drops: DropCounters::default(),
-            transport: Mutex::new(transport),
+            sender: Mutex::new(Sender::new(transport, database)),
             options,
         };
-        Ok(Client {
-            processor: Arc::new(processor),
-            worker,
-        })
+        let processor = Arc::new(processor);
+        let ticking = Arc::clone(&processor);
+        let worker = Worker::start(processor.options.queue_size, move || {
+            ticking.retry_pending()
+        })?;
+        Ok(Client { processor, worker })
     }
 
     /// The options the client was created with.
@@ -361,19 +365,13 @@ impl Processor {
         }
         envelope.set_sdk(crate::SDK_NAME, crate::VERSION);
         envelope.set_sent_at(SystemTime::now());
-        let id = event.event_id.simple();
-        let response = self.transport.lock().send(&envelope);
-        match response.delivery {
-            Delivery::Accepted => sdk_debug!("event {id} sent"),
-            Delivery::Retry(why) => {
-                self.drops.record(DropReason::NetworkError);
-                sdk_debug!("event {id} not delivered (network_error): {why}");
-            }
-            Delivery::Rejected(why) => {
-                self.drops.record(DropReason::SendError);
-                sdk_debug!("event {id} rejected by the server (send_error): {why}");
-            }
-        }
+        sdk_debug!("sending event {}", event.event_id.simple());
+        self.sender.lock().send(&envelope, &self.drops);
+    }
+
+    /// Sends what waits in the outbox; returns when to try again.
+    fn retry_pending(&self) -> Option<Duration> {
+        self.sender.lock().retry_pending(&self.drops)
     }
 }
 

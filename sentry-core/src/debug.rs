@@ -31,7 +31,7 @@ macro_rules! sdk_debug {
 /// such as an invalid DSN given in code.
 macro_rules! sdk_warn {
     ($($arg:tt)*) => {
-        eprintln!("[sentry] {}", format_args!($($arg)*));
+        eprintln!("[sentry] {}", format_args!($($arg)*))
     };
 }
 

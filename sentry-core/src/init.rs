@@ -133,8 +133,15 @@ pub fn try_init(options: impl Into<ClientOptions>) -> Result<ClientInitGuard, In
         crate::hub::bind_client(None);
         return Ok(ClientInitGuard { client: None });
     };
-    let client = Client::new(options, dsn.as_ref().map(Dsn::to_string), transport)
-        .map_err(InitError::Worker)?;
+    // A dry run sends nothing, so it keeps nothing for later either.
+    let database = (!options.dry_run).then(|| options.effective_database_path());
+    let client = Client::new(
+        options,
+        dsn.as_ref().map(Dsn::to_string),
+        transport,
+        database,
+    )
+    .map_err(InitError::Worker)?;
     let client = Arc::new(client);
     if let Some(previous) = crate::hub::bind_client(Some(Arc::clone(&client))) {
         previous.close(previous.options().shutdown_timeout);

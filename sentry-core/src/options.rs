@@ -60,6 +60,9 @@ pub struct ClientOptions {
     /// Where a dry run writes envelopes, one file each (`SENTRY_DRY_RUN_DIR`); stderr when
     /// unset.
     pub dry_run_dir: Option<PathBuf>,
+    /// The per-application directory where undelivered events and crash reports are kept
+    /// (`SENTRY_DATABASE_PATH`); `~/.cache/sentry-rs/<executable name>` when unset.
+    pub database_path: Option<PathBuf>,
     /// The share of events to send, from 0.0 (none) to 1.0 (all).
     pub sample_rate: f32,
     /// How many breadcrumbs the scope keeps; the oldest go first.
@@ -105,6 +108,7 @@ impl Default for ClientOptions {
             debug: false,
             dry_run: false,
             dry_run_dir: None,
+            database_path: None,
             sample_rate: 1.0,
             max_breadcrumbs: 100,
             attach_stacktrace: false,
@@ -170,6 +174,12 @@ impl ClientOptions {
     /// Makes a dry run write envelopes into this directory.
     pub fn dry_run_dir(mut self, value: impl Into<PathBuf>) -> Self {
         self.dry_run_dir = Some(value.into());
+        self
+    }
+
+    /// Sets the per-application database directory.
+    pub fn database_path(mut self, value: impl Into<PathBuf>) -> Self {
+        self.database_path = Some(value.into());
         self
     }
 
@@ -250,7 +260,7 @@ impl ClientOptions {
 
     /// Fills what the code left unset from the environment: `SENTRY_DSN`,
     /// `SENTRY_RELEASE`, `SENTRY_ENVIRONMENT`, `SENTRY_DEBUG`, `SENTRY_DRY_RUN`,
-    /// `SENTRY_DRY_RUN_DIR`, `HTTPS_PROXY` and `HTTP_PROXY` (lowercase forms too).
+    /// `SENTRY_DRY_RUN_DIR`, `SENTRY_DATABASE_PATH`, `HTTPS_PROXY` and `HTTP_PROXY` (lowercase forms too).
     /// [`init`](crate::init) calls it; values set in code win.
     pub fn apply_env(mut self) -> Self {
         self.apply_env_from(|name| std::env::var(name).ok());
@@ -277,12 +287,22 @@ impl ClientOptions {
         if self.dry_run_dir.is_none() {
             self.dry_run_dir = non_empty("SENTRY_DRY_RUN_DIR").map(PathBuf::from);
         }
+        if self.database_path.is_none() {
+            self.database_path = non_empty("SENTRY_DATABASE_PATH").map(PathBuf::from);
+        }
         if self.https_proxy.is_none() {
             self.https_proxy = non_empty("HTTPS_PROXY").or_else(|| non_empty("https_proxy"));
         }
         if self.http_proxy.is_none() {
             self.http_proxy = non_empty("HTTP_PROXY").or_else(|| non_empty("http_proxy"));
         }
+    }
+
+    /// The database directory: the configured one or the per-user default.
+    pub(crate) fn effective_database_path(&self) -> PathBuf {
+        self.database_path
+            .clone()
+            .unwrap_or_else(crate::outbox::default_database_path)
     }
 
     /// The environment events report: the configured one, or `development` in debug builds
@@ -313,6 +333,7 @@ impl fmt::Debug for ClientOptions {
             .field("debug", &self.debug)
             .field("dry_run", &self.dry_run)
             .field("dry_run_dir", &self.dry_run_dir)
+            .field("database_path", &self.database_path)
             .field("sample_rate", &self.sample_rate)
             .field("max_breadcrumbs", &self.max_breadcrumbs)
             .field("attach_stacktrace", &self.attach_stacktrace)

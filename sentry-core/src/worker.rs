@@ -8,7 +8,7 @@
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::mpsc::{Receiver, SyncSender, TrySendError, sync_channel};
+use std::sync::mpsc::{Receiver, RecvTimeoutError, SyncSender, TrySendError, sync_channel};
 use std::time::{Duration, Instant};
 
 use parking_lot::{Condvar, Mutex};
@@ -63,14 +63,19 @@ impl Progress {
 }
 
 impl Worker {
-    /// Starts the worker thread with a queue of `capacity` jobs.
-    pub(crate) fn start(capacity: usize) -> std::io::Result<Worker> {
+    /// Starts the worker thread with a queue of `capacity` jobs. `tick` runs on the worker
+    /// at start, after each job, and when the delay it last returned has passed (`None`:
+    /// nothing to do until the next job); it is how the outbox gets retried.
+    pub(crate) fn start(
+        capacity: usize,
+        tick: impl FnMut() -> Option<Duration> + Send + 'static,
+    ) -> std::io::Result<Worker> {
         let (sender, receiver) = sync_channel(capacity.max(1));
         let progress = Arc::new(Progress::default());
         let thread_progress = Arc::clone(&progress);
         std::thread::Builder::new()
             .name("sentry-worker".into())
-            .spawn(move || run(receiver, &thread_progress))?;
+            .spawn(move || run(receiver, &thread_progress, tick))?;
         Ok(Worker {
             sender,
             progress,
@@ -117,13 +122,44 @@ impl Worker {
     }
 }
 
-fn run(receiver: Receiver<Option<Box<dyn Job>>>, progress: &Progress) {
-    while let Ok(Some(job)) = receiver.recv() {
-        // A bug in preparing or sending one event must not end the worker, nor the program.
-        if std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| job.run())).is_err() {
-            crate::debug::sdk_warn!("internal error while processing an event; it was dropped");
+fn run(
+    receiver: Receiver<Option<Box<dyn Job>>>,
+    progress: &Progress,
+    mut tick: impl FnMut() -> Option<Duration>,
+) {
+    let mut next_tick = guarded(&mut tick)
+        .flatten()
+        .map(|delay| Instant::now() + delay);
+    loop {
+        let job = match next_tick {
+            None => receiver.recv().map_err(|_| RecvTimeoutError::Disconnected),
+            Some(at) => receiver.recv_timeout(at.saturating_duration_since(Instant::now())),
+        };
+        match job {
+            Ok(Some(job)) => {
+                guarded(|| job.run());
+                progress.finish_one();
+            }
+            Ok(None) | Err(RecvTimeoutError::Disconnected) => return,
+            Err(RecvTimeoutError::Timeout) => {}
         }
-        progress.finish_one();
+        next_tick = guarded(&mut tick)
+            .flatten()
+            .map(|delay| Instant::now() + delay);
+    }
+}
+
+/// Runs worker code so that a bug in preparing or sending one event ends neither the worker
+/// nor the program.
+fn guarded<R>(f: impl FnOnce() -> R) -> Option<R> {
+    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)) {
+        Ok(result) => Some(result),
+        Err(_) => {
+            crate::debug::sdk_warn!(
+                "internal error in the background worker; the event was dropped"
+            );
+            None
+        }
     }
 }
 
@@ -144,7 +180,7 @@ mod tests {
 
     #[test]
     fn flush_waits_for_queued_jobs() {
-        let worker = Worker::start(8).unwrap();
+        let worker = Worker::start(8, || None).unwrap();
         let (tx, rx) = mpsc::channel();
         for _ in 0..3 {
             worker
@@ -157,7 +193,7 @@ mod tests {
 
     #[test]
     fn flush_gives_up_at_its_timeout() {
-        let worker = Worker::start(8).unwrap();
+        let worker = Worker::start(8, || None).unwrap();
         worker
             .submit(Box::new(Sleep(Duration::from_secs(5), None)))
             .unwrap();
@@ -168,7 +204,7 @@ mod tests {
 
     #[test]
     fn a_full_queue_rejects_without_blocking() {
-        let worker = Worker::start(1).unwrap();
+        let worker = Worker::start(1, || None).unwrap();
         let mut rejected = 0;
         for _ in 0..10 {
             if worker
@@ -182,8 +218,24 @@ mod tests {
     }
 
     #[test]
+    fn tick_runs_at_start_and_when_due() {
+        let (tx, rx) = mpsc::channel();
+        let mut calls = 0;
+        let _worker = Worker::start(4, move || {
+            calls += 1;
+            let _ = tx.send(calls);
+            (calls < 3).then_some(Duration::from_millis(10))
+        })
+        .unwrap();
+        let seen: Vec<_> = (0..3)
+            .map(|_| rx.recv_timeout(Duration::from_secs(5)).unwrap())
+            .collect();
+        assert_eq!(seen, [1, 2, 3]);
+    }
+
+    #[test]
     fn closed_worker_refuses_jobs() {
-        let worker = Worker::start(4).unwrap();
+        let worker = Worker::start(4, || None).unwrap();
         assert!(worker.close(Duration::from_secs(1)));
         let job = Box::new(Sleep(Duration::ZERO, None));
         assert_eq!(worker.submit(job), Err(Rejected::Closed));

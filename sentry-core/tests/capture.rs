@@ -19,13 +19,22 @@ fn run(options: ClientOptions, body: impl FnOnce()) -> Vec<Value> {
     let _serial = SERIAL.lock();
     let (transport, collected) = MemoryTransport::new();
     let slot = Arc::new(Mutex::new(Some(transport)));
-    let options = options.transport(move |_| Box::new(slot.lock().take().expect("one client")));
+    let options = options
+        .database_path(temp_database())
+        .transport(move |_| Box::new(slot.lock().take().expect("one client")));
     let guard = sentry_core::init(options);
     sentry_core::configure_scope(|scope| scope.clear());
     body();
     assert!(sentry_core::flush(Duration::from_secs(10)));
     drop(guard);
     events(&collected)
+}
+
+/// A database directory of its own for each client, so no test sees another's outbox.
+fn temp_database() -> std::path::PathBuf {
+    static NEXT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+    let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    std::env::temp_dir().join(format!("sentry-capture-test-{}-{n}", std::process::id()))
 }
 
 fn events(collected: &CollectedEnvelopes) -> Vec<Value> {
@@ -203,6 +212,7 @@ fn sample_rate_zero_sends_nothing_and_counts() {
     let guard = sentry_core::init(
         ClientOptions::new()
             .sample_rate(0.0)
+            .database_path(temp_database())
             .transport(move |_| Box::new(slot.lock().take().unwrap())),
     );
     for _ in 0..10 {
@@ -229,6 +239,7 @@ fn capture_never_blocks_and_shutdown_is_bounded_when_the_transport_hangs() {
     let guard = sentry_core::init(
         ClientOptions::new()
             .queue_size(16)
+            .database_path(temp_database())
             .shutdown_timeout(Duration::from_millis(300))
             .transport(|_| Box::new(Hanging)),
     );

@@ -1,0 +1,262 @@
+//! The on-disk outbox: envelopes that are not yet known to be delivered.
+//!
+//! Every envelope is written here before it is sent and removed once the server accepted
+//! it (or refused it for good), so an event survives a network outage, a server that is
+//! down, and the process being killed at any moment; it is sent again later in this run or
+//! on the next start. Delivery is therefore at least once: the stable event id lets the
+//! server drop a duplicate.
+//!
+//! Layout of the database directory:
+//!
+//! ```text
+//! <database>/runs/<run>/lock                 locked by the process that owns the run
+//! <database>/runs/<run>/<time>-<seq>.envelope  one envelope each
+//! <database>/corrupt/                        files that could not be read, set aside
+//! ```
+//!
+//! Each process writes only into its own run directory and holds an exclusive lock on its
+//! `lock` file for its whole life. At start a process adopts the files of runs whose lock
+//! it can take (their owner has exited or crashed), so two live processes of one
+//! application never send each other's files. Files are written to a temporary name and
+//! renamed, which is atomic: a file with the final name is always complete.
+
+mod database;
+
+use std::collections::VecDeque;
+use std::fs::{self, File};
+use std::io;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use parking_lot::Mutex;
+
+pub(crate) use database::{default_database_path, ensure_private_dir};
+
+/// How much the outbox may hold; beyond it the oldest envelopes are evicted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Limits {
+    pub(crate) max_files: usize,
+    pub(crate) max_bytes: u64,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_files: 100,
+            max_bytes: 16 * 1024 * 1024,
+        }
+    }
+}
+
+/// One envelope in the outbox.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Entry {
+    name: String,
+    size: u64,
+}
+
+impl Entry {
+    /// The file name, which sorts in the order the envelopes were stored.
+    pub(crate) fn name(&self) -> &str {
+        &self.name
+    }
+}
+
+/// This process's outbox.
+pub(crate) struct Outbox {
+    root: PathBuf,
+    run_dir: PathBuf,
+    limits: Limits,
+    /// Held for the life of the process: the lock tells other processes this run is alive.
+    _lock: File,
+    entries: Mutex<VecDeque<Entry>>,
+    next_seq: AtomicU64,
+}
+
+const EXTENSION: &str = "envelope";
+const TEMP_SUFFIX: &str = ".tmp";
+
+impl Outbox {
+    /// Opens the outbox under `database`: creates this process's run directory, locks it,
+    /// and adopts the envelopes of runs whose process is gone.
+    pub(crate) fn open(database: &Path, limits: Limits) -> io::Result<Outbox> {
+        ensure_private_dir(database)?;
+        let runs = database.join("runs");
+        ensure_private_dir(&runs)?;
+        let run_name = format!(
+            "{:013}-{}-{:08x}",
+            unix_millis(),
+            std::process::id(),
+            crate::random::next_u64() as u32
+        );
+        let run_dir = runs.join(run_name);
+        ensure_private_dir(&run_dir)?;
+        let lock = File::create(run_dir.join("lock"))?;
+        lock.try_lock()
+            .map_err(|e| io::Error::other(format!("cannot lock {}: {e}", run_dir.display())))?;
+        let outbox = Outbox {
+            root: database.to_owned(),
+            run_dir,
+            limits,
+            _lock: lock,
+            entries: Mutex::new(VecDeque::new()),
+            next_seq: AtomicU64::new(0),
+        };
+        outbox.adopt_orphans(&runs);
+        outbox.rescan()?;
+        Ok(outbox)
+    }
+
+    /// The database directory.
+    pub(crate) fn root(&self) -> &Path {
+        &self.root
+    }
+
+    /// Moves the files of dead runs into this run. Errors are logged, not fatal: an orphan
+    /// that cannot be adopted now is tried again on the next start.
+    fn adopt_orphans(&self, runs: &Path) {
+        let Ok(dirs) = fs::read_dir(runs) else { return };
+        for dir in dirs.flatten() {
+            let path = dir.path();
+            if path == self.run_dir || !dir.file_type().is_ok_and(|t| t.is_dir()) {
+                continue;
+            }
+            // A run whose lock cannot be taken belongs to a live process: leave it alone.
+            let lock = File::options()
+                .read(true)
+                .write(true)
+                .open(path.join("lock"));
+            let guard = match lock {
+                Ok(file) => match file.try_lock() {
+                    Ok(()) => Some(file),
+                    Err(_) => continue,
+                },
+                // No lock file: the run died while being created.
+                Err(_) => None,
+            };
+            self.take_files_of(&path);
+            drop(guard);
+            let _ = fs::remove_file(path.join("lock"));
+            if let Err(error) = fs::remove_dir(&path) {
+                crate::debug::sdk_debug!("outbox: could not remove {}: {error}", path.display());
+            }
+        }
+    }
+
+    fn take_files_of(&self, dir: &Path) {
+        let Ok(files) = fs::read_dir(dir) else { return };
+        for file in files.flatten() {
+            let name = file.file_name().to_string_lossy().into_owned();
+            let from = file.path();
+            if name == "lock" {
+                continue;
+            }
+            if name.ends_with(TEMP_SUFFIX) {
+                // Half-written by a process that died mid-write: never a report.
+                let _ = fs::remove_file(&from);
+                continue;
+            }
+            if let Err(error) = fs::rename(&from, self.run_dir.join(&name)) {
+                crate::debug::sdk_debug!("outbox: could not adopt {}: {error}", from.display());
+            }
+        }
+    }
+
+    /// Rebuilds the in-memory index from this run's directory.
+    fn rescan(&self) -> io::Result<()> {
+        let mut found = Vec::new();
+        for file in fs::read_dir(&self.run_dir)?.flatten() {
+            let name = file.file_name().to_string_lossy().into_owned();
+            if name.ends_with(&format!(".{EXTENSION}")) {
+                let size = file.metadata().map(|m| m.len()).unwrap_or(0);
+                found.push(Entry { name, size });
+            }
+        }
+        found.sort_by(|a, b| a.name.cmp(&b.name));
+        *self.entries.lock() = found.into();
+        Ok(())
+    }
+
+    /// Stores an envelope and returns its entry and the entries evicted to make room.
+    pub(crate) fn store(&self, bytes: &[u8]) -> io::Result<(Entry, Vec<Entry>)> {
+        let seq = self.next_seq.fetch_add(1, Ordering::Relaxed);
+        let name = format!("{:013}-{seq:06}.{EXTENSION}", unix_millis());
+        let path = self.run_dir.join(&name);
+        let temp = self.run_dir.join(format!("{name}{TEMP_SUFFIX}"));
+        let write = fs::write(&temp, bytes).and_then(|()| fs::rename(&temp, &path));
+        if let Err(error) = write {
+            let _ = fs::remove_file(&temp);
+            return Err(error);
+        }
+        let entry = Entry {
+            name,
+            size: bytes.len() as u64,
+        };
+        let mut entries = self.entries.lock();
+        entries.push_back(entry.clone());
+        let mut evicted = Vec::new();
+        while entries.len() > self.limits.max_files
+            || entries.iter().map(|e| e.size).sum::<u64>() > self.limits.max_bytes
+        {
+            let Some(oldest) = entries.pop_front() else {
+                break;
+            };
+            let _ = fs::remove_file(self.run_dir.join(&oldest.name));
+            if oldest == entry {
+                // The new envelope alone is over the byte limit: it was not kept.
+                evicted.push(oldest);
+                break;
+            }
+            evicted.push(oldest);
+        }
+        Ok((entry, evicted))
+    }
+
+    /// Reads an envelope back.
+    pub(crate) fn read(&self, entry: &Entry) -> io::Result<Vec<u8>> {
+        fs::read(self.run_dir.join(&entry.name))
+    }
+
+    /// Forgets an envelope: it was delivered or refused for good.
+    pub(crate) fn remove(&self, entry: &Entry) {
+        self.entries.lock().retain(|e| e != entry);
+        if let Err(error) = fs::remove_file(self.run_dir.join(&entry.name))
+            && error.kind() != io::ErrorKind::NotFound
+        {
+            crate::debug::sdk_debug!("outbox: could not remove {}: {error}", entry.name);
+        }
+    }
+
+    /// Moves an unreadable envelope aside to `<database>/corrupt/`, where it can be looked
+    /// at but is never sent.
+    pub(crate) fn set_aside(&self, entry: &Entry) {
+        self.entries.lock().retain(|e| e != entry);
+        let corrupt = self.root.join("corrupt");
+        let from = self.run_dir.join(&entry.name);
+        let moved = ensure_private_dir(&corrupt)
+            .and_then(|()| fs::rename(&from, corrupt.join(&entry.name)));
+        if let Err(error) = moved {
+            crate::debug::sdk_debug!(
+                "outbox: could not set {} aside ({error}); removing it",
+                entry.name
+            );
+            let _ = fs::remove_file(&from);
+        }
+    }
+
+    /// The envelopes waiting, oldest first.
+    pub(crate) fn pending(&self) -> Vec<Entry> {
+        self.entries.lock().iter().cloned().collect()
+    }
+}
+
+fn unix_millis() -> u128 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis())
+        .unwrap_or(0)
+}
+
+#[cfg(test)]
+mod tests;

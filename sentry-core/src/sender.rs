@@ -1,0 +1,194 @@
+//! Delivery that loses nothing: every envelope goes to the outbox before the network, and
+//! leaves it only when the server accepted it or refused it for good.
+//!
+//! Runs on the worker thread. While the server is unreachable the sender backs off
+//! (1 s, doubling up to 5 min) and only stores new envelopes; when the backoff ends it sends
+//! the outbox oldest first. What the previous run of the program left is sent the same way.
+
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use crate::debug::{sdk_debug, sdk_warn};
+use crate::envelope::Envelope;
+use crate::outbox::{Entry, Limits, Outbox};
+use crate::stats::{DropCounters, DropReason};
+use crate::transport::{Delivery, Transport};
+
+const FIRST_BACKOFF: Duration = Duration::from_secs(1);
+const MAX_BACKOFF: Duration = Duration::from_secs(300);
+
+/// The transport, the outbox and the backoff state, owned by the worker.
+pub(crate) struct Sender {
+    transport: Box<dyn Transport>,
+    /// Where the outbox lives; opened on the worker at its first use, so `init` does no
+    /// disk work. `None` after a failed open: the SDK then sends without a copy on disk.
+    database: Option<PathBuf>,
+    outbox: Option<Outbox>,
+    backoff: Option<(Instant, Duration)>,
+}
+
+/// How one attempt ended, for the caller's bookkeeping.
+enum Attempt {
+    Done,
+    Later,
+}
+
+impl Sender {
+    /// A sender with an outbox under `database`, or none.
+    pub(crate) fn new(transport: Box<dyn Transport>, database: Option<PathBuf>) -> Self {
+        Sender {
+            transport,
+            database,
+            outbox: None,
+            backoff: None,
+        }
+    }
+
+    /// Opens the outbox on first use (adopting what earlier runs left).
+    fn open_outbox(&mut self) {
+        let Some(database) = self.database.take() else {
+            return;
+        };
+        match Outbox::open(&database, Limits::default()) {
+            Ok(outbox) => {
+                let waiting = outbox.pending().len();
+                sdk_debug!(
+                    "outbox at {}: {waiting} envelope(s) waiting",
+                    database.display()
+                );
+                self.outbox = Some(outbox);
+            }
+            Err(error) => sdk_warn!(
+                "cannot use {} to keep undelivered events ({error}); they will be lost if they cannot be sent",
+                database.display()
+            ),
+        }
+    }
+
+    /// Keeps an envelope in the outbox and sends it unless the server is backed off.
+    pub(crate) fn send(&mut self, envelope: &Envelope, drops: &DropCounters) {
+        self.open_outbox();
+        let entry = self.keep(envelope, drops);
+        if self.backing_off() {
+            if entry.is_none() {
+                drops.record(DropReason::NetworkError);
+                sdk_debug!("envelope dropped (network_error): server backed off and no outbox");
+            }
+            return;
+        }
+        if let Attempt::Later = self.attempt(envelope, entry.as_ref(), drops)
+            && entry.is_none()
+        {
+            drops.record(DropReason::NetworkError);
+        }
+    }
+
+    /// Stores the envelope on disk; `None` when there is no outbox or writing failed.
+    fn keep(&mut self, envelope: &Envelope, drops: &DropCounters) -> Option<Entry> {
+        let outbox = self.outbox.as_ref()?;
+        match outbox.store(&envelope.to_bytes()) {
+            Ok((entry, evicted)) => {
+                for old in evicted {
+                    drops.record(DropReason::QueueOverflow);
+                    sdk_debug!("outbox full: evicted {} (queue_overflow)", old.name());
+                }
+                Some(entry)
+            }
+            Err(error) => {
+                sdk_debug!(
+                    "could not keep the envelope in the outbox at {}: {error}; sending without a copy on disk",
+                    outbox.root().display()
+                );
+                None
+            }
+        }
+    }
+
+    fn backing_off(&self) -> bool {
+        self.backoff
+            .is_some_and(|(until, _)| Instant::now() < until)
+    }
+
+    /// One delivery attempt; updates the outbox and the backoff.
+    fn attempt(
+        &mut self,
+        envelope: &Envelope,
+        entry: Option<&Entry>,
+        drops: &DropCounters,
+    ) -> Attempt {
+        let response = self.transport.send(envelope);
+        match response.delivery {
+            Delivery::Accepted => {
+                self.backoff = None;
+                self.forget(entry);
+                sdk_debug!("envelope delivered");
+                Attempt::Done
+            }
+            Delivery::Rejected(why) => {
+                self.backoff = None;
+                self.forget(entry);
+                drops.record(DropReason::SendError);
+                sdk_debug!("envelope dropped (send_error): the server refused it: {why}");
+                Attempt::Done
+            }
+            Delivery::Retry(why) => {
+                let next = self
+                    .backoff
+                    .map_or(FIRST_BACKOFF, |(_, last)| (last * 2).min(MAX_BACKOFF));
+                self.backoff = Some((Instant::now() + next, next));
+                let kept = if entry.is_some() {
+                    "kept in the outbox"
+                } else {
+                    "not kept"
+                };
+                sdk_debug!("envelope not delivered ({why}); {kept}; next attempt in {next:?}");
+                Attempt::Later
+            }
+        }
+    }
+
+    fn forget(&self, entry: Option<&Entry>) {
+        if let (Some(outbox), Some(entry)) = (&self.outbox, entry) {
+            outbox.remove(entry);
+        }
+    }
+
+    /// Sends what waits in the outbox, oldest first, until it is empty or the server fails
+    /// again. Returns when to call again: `None` when nothing waits.
+    pub(crate) fn retry_pending(&mut self, drops: &DropCounters) -> Option<Duration> {
+        self.open_outbox();
+        if let Some(wait) = self.backoff_left() {
+            return Some(wait);
+        }
+        let pending = self.outbox.as_ref()?.pending();
+        for entry in pending {
+            let Some(outbox) = &self.outbox else { break };
+            let envelope = match outbox
+                .read(&entry)
+                .map_err(|e| e.to_string())
+                .and_then(|bytes| Envelope::parse(&bytes).map_err(|e| e.to_string()))
+            {
+                Ok(envelope) => envelope,
+                Err(why) => {
+                    sdk_debug!(
+                        "outbox file {} is unreadable ({why}); set aside",
+                        entry.name()
+                    );
+                    outbox.set_aside(&entry);
+                    continue;
+                }
+            };
+            if let Attempt::Later = self.attempt(&envelope, Some(&entry), drops) {
+                return self.backoff_left();
+            }
+        }
+        None
+    }
+
+    fn backoff_left(&self) -> Option<Duration> {
+        let (until, _) = self.backoff?;
+        until
+            .checked_duration_since(Instant::now())
+            .filter(|d| !d.is_zero())
+    }
+}
