@@ -5,6 +5,14 @@
 //! transport, owns the queue, the timeouts of flush and close, and what happens to an
 //! envelope that could not be delivered.
 
+mod dry_run;
+mod http;
+mod memory;
+
+pub use dry_run::DryRunTransport;
+pub use http::{HttpError, HttpOptions, HttpTransport};
+pub use memory::{CollectedEnvelopes, MemoryTransport};
+
 use crate::envelope::Envelope;
 
 /// How the delivery of one envelope ended.
