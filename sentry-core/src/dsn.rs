@@ -122,6 +122,21 @@ impl Dsn {
         &self.project_id
     }
 
+    /// The same DSN without its secret key: what may be written into envelopes, files and
+    /// logs. Servers identify the project by the public key alone.
+    ///
+    /// ```
+    /// let dsn: sentry_core::dsn::Dsn = "https://public:secret@example.com/1".parse()?;
+    /// assert_eq!(dsn.without_secret_key().to_string(), "https://public@example.com/1");
+    /// # Ok::<(), sentry_core::dsn::DsnError>(())
+    /// ```
+    pub fn without_secret_key(&self) -> Dsn {
+        Dsn {
+            secret_key: None,
+            ..self.clone()
+        }
+    }
+
     /// The URL envelopes are posted to:
     /// `{scheme}://{host}[:{port}]/[{path}/]api/{project_id}/envelope/`.
     ///

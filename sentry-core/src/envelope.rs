@@ -105,9 +105,10 @@ impl Envelope {
     }
 
     /// Sets the header's `dsn`, which lets a relay forward the envelope to the right
-    /// project.
+    /// project. A secret key is left out: the envelope may be logged or written to disk,
+    /// and the public key identifies the project.
     pub fn set_dsn(&mut self, dsn: &Dsn) {
-        self.dsn = Some(dsn.to_string());
+        self.dsn = Some(dsn.without_secret_key().to_string());
     }
 
     /// The header's `sdk`, if set.

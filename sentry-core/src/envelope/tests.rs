@@ -43,6 +43,13 @@ fn writes_exact_bytes() {
 }
 
 #[test]
+fn dsn_header_leaves_out_the_secret_key() {
+    let mut envelope = Envelope::new();
+    envelope.set_dsn(&"https://public:secret@example.com/42".parse().unwrap());
+    assert_eq!(envelope.dsn(), Some("https://public@example.com/42"));
+}
+
+#[test]
 fn empty_envelope_is_an_empty_header() {
     assert_eq!(Envelope::new().to_bytes(), b"{}\n");
     assert_eq!(Envelope::parse(b"{}\n").unwrap(), Envelope::new());

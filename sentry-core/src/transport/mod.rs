@@ -10,7 +10,7 @@ mod http;
 mod memory;
 
 pub use dry_run::DryRunTransport;
-pub use http::{HttpError, HttpOptions, HttpTransport};
+pub use http::{DEFAULT_CLIENT, HttpError, HttpOptions, HttpTransport};
 pub use memory::{CollectedEnvelopes, MemoryTransport};
 
 use crate::envelope::Envelope;

@@ -66,6 +66,10 @@ fn posts_the_envelope_with_all_headers() {
         Some("application/x-sentry-envelope")
     );
     assert_eq!(request.body, envelope.to_bytes());
+    for name in ["x-sentry-auth", "user-agent", "content-type"] {
+        let count = request.headers.iter().filter(|(n, _)| n == name).count();
+        assert_eq!(count, 1, "{name} sent once: {:?}", request.headers);
+    }
     assert_eq!(
         transport.url(),
         format!("http://{}/api/7/envelope/", server.address)
