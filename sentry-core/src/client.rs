@@ -14,6 +14,7 @@ use parking_lot::Mutex;
 use uuid::Uuid;
 
 use crate::debug::{sdk_debug, sdk_warn};
+use crate::dsn::Dsn;
 use crate::envelope::Envelope;
 use crate::options::ClientOptions;
 use crate::protocol::{Breadcrumb, ClientSdkInfo, Contexts, DebugMeta, Event, Thread, Threads};
@@ -69,7 +70,7 @@ pub struct Client {
 pub(crate) struct Processor {
     options: ClientOptions,
     in_app: InAppRules,
-    dsn: Option<String>,
+    dsn: Option<Dsn>,
     start_time: SystemTime,
     contexts: OnceLock<Contexts>,
     server_name: Option<String>,
@@ -89,7 +90,7 @@ impl Client {
     /// A client that sends through `transport`. `dsn` is only used in envelope headers.
     pub(crate) fn new(
         options: ClientOptions,
-        dsn: Option<String>,
+        dsn: Option<Dsn>,
         transport: Box<dyn Transport>,
         database: Option<PathBuf>,
     ) -> std::io::Result<Client> {

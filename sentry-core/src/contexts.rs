@@ -100,7 +100,10 @@ fn app_context(start_time: SystemTime) -> Context {
         "app",
         [
             ("app_name", name),
-            ("app_start_time", Some(crate::time::rfc3339(start_time))),
+            (
+                "app_start_time",
+                Some(crate::time::format_utc_millis(start_time)),
+            ),
         ],
     )
 }

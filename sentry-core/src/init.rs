@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use crate::client::Client;
 use crate::debug::{sdk_debug, sdk_warn};
-use crate::dsn::{Dsn, DsnError};
+use crate::dsn::{Dsn, DsnError, Scheme};
 use crate::options::ClientOptions;
 use crate::transport::{DryRunTransport, HttpOptions, HttpTransport, Transport};
 
@@ -135,13 +135,7 @@ pub fn try_init(options: impl Into<ClientOptions>) -> Result<ClientInitGuard, In
     };
     // A dry run sends nothing, so it keeps nothing for later either.
     let database = (!options.dry_run).then(|| options.effective_database_path());
-    let client = Client::new(
-        options,
-        dsn.as_ref().map(Dsn::to_string),
-        transport,
-        database,
-    )
-    .map_err(InitError::Worker)?;
+    let client = Client::new(options, dsn, transport, database).map_err(InitError::Worker)?;
     let client = Arc::new(client);
     if let Some(previous) = crate::hub::bind_client(Some(Arc::clone(&client))) {
         previous.close(previous.options().shutdown_timeout);
@@ -160,18 +154,17 @@ fn make_transport(
     if let Some(factory) = &options.transport {
         return Ok(Some(factory(options)));
     }
-    let url = dsn.map(Dsn::envelope_url);
     if options.dry_run {
         sdk_debug!("dry run: envelopes are written, not sent");
         return Ok(Some(match &options.dry_run_dir {
-            Some(dir) => Box::new(DryRunTransport::directory(dir.clone(), url)),
-            None => Box::new(DryRunTransport::stderr(url)),
+            Some(dir) => Box::new(DryRunTransport::to_directory(dir.clone(), dsn)),
+            None => Box::new(DryRunTransport::to_stderr(dsn)),
         }));
     }
     let Some(dsn) = dsn else { return Ok(None) };
-    let proxy = match dsn.envelope_url().starts_with("https:") {
-        true => options.https_proxy.clone(),
-        false => options.http_proxy.clone(),
+    let proxy = match dsn.scheme() {
+        Scheme::Https => options.https_proxy.clone(),
+        Scheme::Http => options.http_proxy.clone(),
     };
     let http = HttpOptions {
         user_agent: options.user_agent.to_string(),

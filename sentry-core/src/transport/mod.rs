@@ -5,6 +5,14 @@
 //! transport, owns the queue, the timeouts of flush and close, and what happens to an
 //! envelope that could not be delivered.
 
+mod dry_run;
+mod http;
+mod memory;
+
+pub use dry_run::DryRunTransport;
+pub use http::{DEFAULT_CLIENT, HttpError, HttpOptions, HttpTransport};
+pub use memory::{CollectedEnvelopes, MemoryTransport};
+
 use crate::envelope::Envelope;
 
 /// How the delivery of one envelope ended.
@@ -54,11 +62,3 @@ pub trait Transport: Send + 'static {
     /// worker thread, never on the thread that captured the event.
     fn send(&mut self, envelope: &Envelope) -> Response;
 }
-
-pub mod dry_run;
-pub mod http;
-pub mod memory;
-
-pub use dry_run::DryRunTransport;
-pub use http::{HttpOptions, HttpTransport};
-pub use memory::{CollectedEnvelopes, MemoryTransport};
