@@ -113,13 +113,41 @@ fn no_core_dumps() {
     }
 }
 
-/// Writes to an address that is never mapped (below `vm.mmap_min_addr`); non-null so that no
-/// debug-build precondition check turns it into an abort first.
+/// Stores to `addr` with one instruction written in place, so that the fault is in the
+/// calling function (a debug build does not inline `ptr::write_volatile`).
+#[inline(always)]
+fn store_to(addr: usize) {
+    // SAFETY: not safe at all: this fault is the point of the helper.
+    #[cfg(target_arch = "x86_64")]
+    unsafe {
+        std::arch::asm!("mov qword ptr [{a}], 1", a = in(reg) addr)
+    };
+    // SAFETY: as above.
+    #[cfg(target_arch = "aarch64")]
+    unsafe {
+        std::arch::asm!("str xzr, [{a}]", a = in(reg) addr)
+    };
+}
+
+/// Loads a byte from `addr` with one instruction written in place (see [`store_to`]).
+#[inline(always)]
+fn load_from(addr: usize) {
+    // SAFETY: not safe at all: this fault is the point of the helper.
+    #[cfg(target_arch = "x86_64")]
+    unsafe {
+        std::arch::asm!("movzx {t:e}, byte ptr [{a}]", a = in(reg) addr, t = out(reg) _)
+    };
+    // SAFETY: as above.
+    #[cfg(target_arch = "aarch64")]
+    unsafe {
+        std::arch::asm!("ldrb {t:w}, [{a}]", a = in(reg) addr, t = out(reg) _)
+    };
+}
+
+/// Writes to an address that is never mapped (below `vm.mmap_min_addr`).
 #[inline(never)]
 fn segfault() {
-    let p = black_box(0x8usize) as *mut u64;
-    // SAFETY: not safe at all: this crash is the point of the helper.
-    unsafe { std::ptr::write_volatile(p, 1) };
+    store_to(black_box(0x8usize));
 }
 
 #[inline(never)]
@@ -190,7 +218,7 @@ fn bus() {
             0,
         );
         assert!(p != libc::MAP_FAILED, "mmap");
-        std::ptr::read_volatile(p as *const u8);
+        load_from(p as usize);
     }
 }
 
