@@ -47,8 +47,8 @@ impl HandlerConfig {
     }
 }
 
-/// Why [`install`](crate::install) or [`ensure_alt_stack_for_current_thread`]
-/// (crate::ensure_alt_stack_for_current_thread) failed.
+/// Why [`install`](crate::install) or
+/// [`ensure_alt_stack_for_current_thread`](crate::ensure_alt_stack_for_current_thread) failed.
 #[derive(Debug)]
 #[non_exhaustive]
 pub enum InstallError {

@@ -244,7 +244,11 @@ mod tests {
         w.text_line(b"thread", b"a\nb\x00c");
         let (out, ok) = w.finish();
         assert!(ok);
-        let end = out[..out.len() - 1].iter().rposition(|&b| b == b'\n').unwrap() + 1;
+        let end = out[..out.len() - 1]
+            .iter()
+            .rposition(|&b| b == b'\n')
+            .unwrap()
+            + 1;
         let mut sum = Fnv64::new();
         sum.update(&out[..end]);
         let expected = format!("end {:#x} {:#x}\n", end, sum.value());

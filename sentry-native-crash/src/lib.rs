@@ -77,12 +77,13 @@ mod unsupported;
 )))]
 use unsupported as imp;
 
-
-pub use config::{HandlerConfig, InstallError, MAX_FRAMES_LIMIT, MIN_ALT_STACK_SIZE, SnapshotError};
+pub use config::{
+    HandlerConfig, InstallError, MAX_FRAMES_LIMIT, MIN_ALT_STACK_SIZE, SnapshotError,
+};
 pub use format::{REPORT_EXTENSION, TEMP_EXTENSION, signal_name};
 pub use reader::{
-    CrashReport, MAX_REPORT_BYTES, ReportError, StackWalk, describe, parse_report,
-    pending_reports, read_report,
+    CrashReport, MAX_REPORT_BYTES, ReportError, StackWalk, describe, parse_report, pending_reports,
+    read_report,
 };
 
 /// Whether native crash capture works on this platform (Linux on x86_64 or aarch64).

@@ -196,7 +196,11 @@ pub fn parse_report(bytes: &[u8]) -> Result<CrashReport, ReportError> {
             b"code" => r.code = hex(value).ok_or(bad("bad code"))? as i64 as i32,
             b"name" => r.signal_name = text(value),
             b"addr" => r.fault_address = hex(value).ok_or(bad("bad addr"))?,
-            b"pid" => r.pid = hex(value).and_then(|v| u32::try_from(v).ok()).ok_or(bad("bad pid"))?,
+            b"pid" => {
+                r.pid = hex(value)
+                    .and_then(|v| u32::try_from(v).ok())
+                    .ok_or(bad("bad pid"))?
+            }
             b"tid" => {
                 r.thread_id = hex(value).ok_or(bad("bad tid"))?;
                 seen_tid = true;
@@ -209,7 +213,10 @@ pub fn parse_report(bytes: &[u8]) -> Result<CrashReport, ReportError> {
                 seen_time = true;
             }
             b"reg" => {
-                let i = value.iter().position(|&b| b == b' ').ok_or(bad("bad reg"))?;
+                let i = value
+                    .iter()
+                    .position(|&b| b == b' ')
+                    .ok_or(bad("bad reg"))?;
                 let v = hex(&value[i + 1..]).ok_or(bad("bad reg"))?;
                 r.registers.push((text(&value[..i]), v));
             }
@@ -332,7 +339,12 @@ pub fn describe(signal: i32, code: i32, address: u64) -> String {
         7 => "Bus error",
         8 => "Floating-point exception",
         11 => "Segmentation fault",
-        _ => return format!("Signal {signal} ({})", signal_name(signal).unwrap_or("unknown")),
+        _ => {
+            return format!(
+                "Signal {signal} ({})",
+                signal_name(signal).unwrap_or("unknown")
+            );
+        }
     };
     // si_code <= 0 means another process or the thread itself sent the signal (kill, raise,
     // abort); then the address is meaningless.

@@ -75,7 +75,10 @@ fn negative_si_code_round_trips() {
 fn every_truncation_is_rejected() {
     let bytes = sample(b"scope", b"images", &[0x10, 0x20]);
     for cut in 0..bytes.len() {
-        assert!(parse_report(&bytes[..cut]).is_err(), "accepted a cut at {cut}");
+        assert!(
+            parse_report(&bytes[..cut]).is_err(),
+            "accepted a cut at {cut}"
+        );
     }
 }
 
@@ -98,8 +101,14 @@ fn descriptions() {
         describe(8, 1, 0x400),
         "Floating-point exception: integer divide by zero at 0x400"
     );
-    assert_eq!(describe(4, 2, 0x1), "Illegal instruction: illegal operand at 0x1");
-    assert_eq!(describe(5, 0x80, 0), "Trace/breakpoint trap: raised by the kernel at 0x0");
+    assert_eq!(
+        describe(4, 2, 0x1),
+        "Illegal instruction: illegal operand at 0x1"
+    );
+    assert_eq!(
+        describe(5, 0x80, 0),
+        "Trace/breakpoint trap: raised by the kernel at 0x0"
+    );
     assert_eq!(describe(6, 0, 0), "Aborted: sent by kill");
     assert_eq!(describe(99, 1, 0), "Signal 99 (unknown)");
 }

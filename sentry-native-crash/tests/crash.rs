@@ -31,10 +31,8 @@ impl TempDir {
     fn new(kind: &str) -> Self {
         static N: AtomicUsize = AtomicUsize::new(0);
         let n = N.fetch_add(1, Ordering::Relaxed);
-        let path = std::env::temp_dir().join(format!(
-            "snc-crash-{}-{n}-{kind}",
-            std::process::id()
-        ));
+        let path =
+            std::env::temp_dir().join(format!("snc-crash-{}-{n}-{kind}", std::process::id()));
         let _ = std::fs::remove_dir_all(&path);
         std::fs::create_dir(&path).unwrap();
         std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o700)).unwrap();
@@ -98,13 +96,20 @@ fn check(kind: &str, want: Expect) -> (CrashReport, TempDir) {
     assert_eq!(status.signal(), want.exit_signal, "{kind}: exit signal");
 
     let reports = pending_reports(&dir.0);
-    assert_eq!(reports.len(), 1, "{kind}: exactly one report, got {reports:?}");
+    assert_eq!(
+        reports.len(),
+        1,
+        "{kind}: exactly one report, got {reports:?}"
+    );
     let leftovers: Vec<_> = std::fs::read_dir(&dir.0)
         .unwrap()
         .filter_map(Result::ok)
         .filter(|e| e.path().extension().is_some_and(|x| x == "tmp"))
         .collect();
-    assert!(leftovers.is_empty(), "{kind}: temporary files left: {leftovers:?}");
+    assert!(
+        leftovers.is_empty(),
+        "{kind}: temporary files left: {leftovers:?}"
+    );
 
     let report = read_report(&reports[0]).unwrap_or_else(|e| panic!("{kind}: {e}"));
     assert_eq!(report.signal, want.report_signal, "{kind}: report signal");
@@ -127,14 +132,21 @@ fn check(kind: &str, want: Expect) -> (CrashReport, TempDir) {
     );
     assert_eq!(report.images, b"[{\"code_file\":\"crash-child\"}]");
 
-    let pc_name = if cfg!(target_arch = "x86_64") { "rip" } else { "pc" };
+    let pc_name = if cfg!(target_arch = "x86_64") {
+        "rip"
+    } else {
+        "pc"
+    };
     let pc = report.register(pc_name).expect("pc register");
     assert!(!report.frames.is_empty(), "{kind}: no frames");
     assert_eq!(report.frames[0], pc, "{kind}: first frame is the pc");
     assert!(report.frames.len() <= 256, "{kind}: frame cap");
     assert!(report.stack_range.is_some(), "{kind}: stack not found");
     assert_ne!(report.stack_walk, StackWalk::None, "{kind}: no stack walk");
-    assert!(report.frames.len() > 1, "{kind}: walk found nothing past the pc");
+    assert!(
+        report.frames.len() > 1,
+        "{kind}: walk found nothing past the pc"
+    );
 
     if want.pc_in_crash_fn {
         let addr = scope
@@ -149,9 +161,13 @@ fn check(kind: &str, want: Expect) -> (CrashReport, TempDir) {
         );
     }
     if let Some(thread) = want.thread {
-        assert_eq!(report.thread_name.as_deref(), Some(thread), "{kind}: thread name");
+        assert_eq!(
+            report.thread_name.as_deref(),
+            Some(thread),
+            "{kind}: thread name"
+        );
     }
-    assert_eq!(report.pid as i64 > 0, true);
+    assert!(report.pid > 0);
     assert!(report.timestamp.0 > 1_600_000_000, "{kind}: timestamp");
     (report, dir)
 }
@@ -167,7 +183,10 @@ fn segfault() {
         },
     );
     assert_eq!(r.fault_address, 0x8);
-    assert_eq!(r.description(), "Segmentation fault: address not mapped at 0x8");
+    assert_eq!(
+        r.description(),
+        "Segmentation fault: address not mapped at 0x8"
+    );
     assert_eq!(u64::from(r.pid), r.thread_id, "crash on the main thread");
 }
 
@@ -210,7 +229,10 @@ fn integer_division_by_zero() {
         },
     );
     if cfg!(target_arch = "x86_64") {
-        assert_eq!(r.description().split(" at ").next(), Some("Floating-point exception: integer divide by zero"));
+        assert_eq!(
+            r.description().split(" at ").next(),
+            Some("Floating-point exception: integer divide by zero")
+        );
     }
 }
 
@@ -237,7 +259,10 @@ fn main_thread_stack_overflow() {
         },
     );
     let (lo, hi) = r.stack_range.unwrap();
-    assert!(hi - lo > 1 << 20, "the whole grown main stack: {lo:#x}..{hi:#x}");
+    assert!(
+        hi - lo > 1 << 20,
+        "the whole grown main stack: {lo:#x}..{hi:#x}"
+    );
 }
 
 #[test]

@@ -63,7 +63,9 @@ fn main() {
 
 fn crash_fn_address(kind: &str) -> usize {
     match kind {
-        "segfault" | "chained" | "install-twice" | "thread-segfault" => segfault as *const () as usize,
+        "segfault" | "chained" | "install-twice" | "thread-segfault" => {
+            segfault as *const () as usize
+        }
         "illegal" => illegal as *const () as usize,
         "bus" => bus as *const () as usize,
         "fpe" => fpe as *const () as usize,
@@ -348,7 +350,11 @@ fn install_marker_handler(dir: &str) {
         // here; open/write/close/signal are async-signal-safe.
         unsafe {
             let path = std::ptr::addr_of!(MARKER_PATH) as *const libc::c_char;
-            let fd = libc::open(path, libc::O_WRONLY | libc::O_CREAT | libc::O_CLOEXEC, 0o600);
+            let fd = libc::open(
+                path,
+                libc::O_WRONLY | libc::O_CREAT | libc::O_CLOEXEC,
+                0o600,
+            );
             if fd >= 0 {
                 libc::write(fd, b"host handler ran\n".as_ptr().cast(), 17);
                 libc::close(fd);

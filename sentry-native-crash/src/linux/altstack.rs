@@ -43,7 +43,6 @@ impl Drop for Owned {
         }
         let page = page_size();
         // SAFETY: querying the current alternate stack writes only into `current`.
-        #[allow(unsafe_code)]
         let current = unsafe {
             let mut current: libc::stack_t = std::mem::zeroed();
             libc::sigaltstack(ptr::null(), &mut current);
@@ -53,7 +52,6 @@ impl Drop for Owned {
         // SAFETY: if the thread still uses our stack it is disabled first (the thread is
         // exiting and not in a handler, so it is not running on it); the mapping was made by
         // `map_stack` with exactly `len` bytes and nothing else refers to it afterwards.
-        #[allow(unsafe_code)]
         unsafe {
             if ours {
                 let disable = libc::stack_t {
@@ -76,7 +74,6 @@ thread_local! {
 
 fn page_size() -> usize {
     // SAFETY: sysconf has no memory-safety preconditions.
-    #[allow(unsafe_code)]
     let n = unsafe { libc::sysconf(libc::_SC_PAGESIZE) };
     usize::try_from(n).unwrap_or(4096).max(4096)
 }
@@ -88,7 +85,6 @@ fn page_size() -> usize {
 pub(crate) fn ensure_alt_stack_for_current_thread() -> Result<(), InstallError> {
     let want = SIZE.load(Ordering::Relaxed);
     // SAFETY: querying the current alternate stack writes only into `current`.
-    #[allow(unsafe_code)]
     let current = unsafe {
         let mut current: libc::stack_t = std::mem::zeroed();
         if libc::sigaltstack(ptr::null(), &mut current) != 0 {
@@ -108,7 +104,6 @@ pub(crate) fn ensure_alt_stack_for_current_thread() -> Result<(), InstallError> 
     let size = want.div_ceil(page) * page;
     let len = size + page;
     // SAFETY: a fresh anonymous private mapping; no existing memory is affected.
-    #[allow(unsafe_code)]
     let base = unsafe {
         libc::mmap(
             ptr::null_mut(),
@@ -125,7 +120,6 @@ pub(crate) fn ensure_alt_stack_for_current_thread() -> Result<(), InstallError> 
     // SAFETY: the lowest page of our own mapping becomes a guard so that a handler that
     // overflows the alternate stack faults instead of writing into unrelated memory; then
     // the rest, which we own and keep mapped while it is installed, becomes the stack.
-    #[allow(unsafe_code)]
     let rc = unsafe {
         libc::mprotect(base, page, libc::PROT_NONE);
         let stack = libc::stack_t {
@@ -138,7 +132,6 @@ pub(crate) fn ensure_alt_stack_for_current_thread() -> Result<(), InstallError> 
     if rc != 0 {
         let err = io::Error::last_os_error();
         // SAFETY: the mapping was never installed; nothing refers to it.
-        #[allow(unsafe_code)]
         unsafe {
             libc::munmap(base, len);
         }
@@ -152,7 +145,6 @@ pub(crate) fn ensure_alt_stack_for_current_thread() -> Result<(), InstallError> 
         if !old.is_null() {
             // SAFETY: `old` was our mapping of `old_len` bytes and is no longer the thread's
             // alternate stack (replaced above), so nothing uses it.
-            #[allow(unsafe_code)]
             unsafe {
                 libc::munmap(old, old_len);
             }

@@ -123,7 +123,6 @@ impl StackFinder {
 /// and finding the stack around `sp`. Async-signal-safe. `None` if the file cannot be read.
 pub(super) fn read(buf: &mut [u8], exec: &mut [(u64, u64)], sp: u64) -> Option<MapsInfo> {
     // SAFETY: the path is a NUL-terminated literal; open has no other preconditions.
-    #[allow(unsafe_code)]
     let fd = unsafe {
         libc::open(
             c"/proc/self/maps".as_ptr(),
@@ -138,7 +137,6 @@ pub(super) fn read(buf: &mut [u8], exec: &mut [(u64, u64)], sp: u64) -> Option<M
     let mut count = 0;
     loop {
         // SAFETY: `buf` is valid for writes of `buf.len()` bytes.
-        #[allow(unsafe_code)]
         let n = unsafe { libc::read(fd, buf.as_mut_ptr().cast(), buf.len()) };
         if n < 0 && super::writer::errno() == libc::EINTR {
             continue;
@@ -155,7 +153,6 @@ pub(super) fn read(buf: &mut [u8], exec: &mut [(u64, u64)], sp: u64) -> Option<M
         });
     }
     // SAFETY: `fd` is ours and closed once.
-    #[allow(unsafe_code)]
     unsafe {
         libc::close(fd);
     }
@@ -177,7 +174,9 @@ mod tests {
 garbage line\n\
 ffffffffff600000-ffffffffff601000 --xp 00000000 00:00 0                  [vsyscall]\n";
 
-    fn parse_in_pieces(piece: usize, sp: u64) -> (Vec<(u64, u64)>, Option<(u64, u64)>) {
+    type Range = (u64, u64);
+
+    fn parse_in_pieces(piece: usize, sp: u64) -> (Vec<Range>, Option<Range>) {
         let mut p = Parser::new();
         let mut f = StackFinder::new(sp);
         let mut exec = Vec::new();

@@ -7,9 +7,9 @@
 mod altstack;
 mod maps;
 mod registers;
-mod stackwalk;
 mod scope_slot;
 mod signals;
+mod stackwalk;
 mod writer;
 
 use std::cell::UnsafeCell;
@@ -19,7 +19,9 @@ use std::ptr;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicPtr, Ordering};
 
-use crate::config::{HandlerConfig, InstallError, MAX_FRAMES_LIMIT, MIN_ALT_STACK_SIZE, SnapshotError};
+use crate::config::{
+    HandlerConfig, InstallError, MAX_FRAMES_LIMIT, MIN_ALT_STACK_SIZE, SnapshotError,
+};
 use scope_slot::Snapshot;
 
 pub(crate) use altstack::ensure_alt_stack_for_current_thread;
@@ -55,7 +57,6 @@ pub(crate) struct State {
 // after publication (`dir_fd`, limits, `previous`), internally synchronized (`Snapshot`), or,
 // for `copy`, only touched by the one thread that owns the crash (exclusive by the CAS on
 // `signals::CRASHING`), so sharing it cannot create a data race.
-#[allow(unsafe_code)]
 unsafe impl Sync for State {}
 
 /// The installed state; null until [`install`] succeeds, then never changed or freed.
@@ -68,10 +69,7 @@ pub(crate) fn state() -> Option<&'static State> {
     let p = STATE.load(Ordering::Acquire);
     // SAFETY: `p` is either null or came from `Box::leak` in `install` and is never freed or
     // mutated through another pointer afterwards, so a shared 'static reference is valid.
-    #[allow(unsafe_code)]
-    unsafe {
-        p.as_ref()
-    }
+    unsafe { p.as_ref() }
 }
 
 pub(crate) fn install(config: HandlerConfig) -> Result<(), InstallError> {

@@ -30,7 +30,6 @@ static DONE: AtomicBool = AtomicBool::new(false);
 
 pub(super) fn open_dir(path: &CStr) -> io::Result<libc::c_int> {
     // SAFETY: `path` is NUL-terminated; open has no other preconditions.
-    #[allow(unsafe_code)]
     let fd = unsafe {
         libc::open(
             path.as_ptr(),
@@ -47,11 +46,9 @@ pub(super) fn open_dir(path: &CStr) -> io::Result<libc::c_int> {
 /// The actions currently installed for [`SIGNALS`], to chain to later.
 pub(super) fn current_actions() -> Result<[libc::sigaction; SIGNALS.len()], InstallError> {
     // SAFETY: sigaction is plain data for which all-zeroes is a valid value (SIG_DFL).
-    #[allow(unsafe_code)]
     let mut out: [libc::sigaction; SIGNALS.len()] = unsafe { std::mem::zeroed() };
     for (slot, &sig) in out.iter_mut().zip(SIGNALS.iter()) {
         // SAFETY: querying only: a null new action and a valid place for the old one.
-        #[allow(unsafe_code)]
         let rc = unsafe { libc::sigaction(sig, std::ptr::null(), slot) };
         if rc != 0 {
             return Err(InstallError::Os("sigaction", io::Error::last_os_error()));
@@ -64,7 +61,6 @@ pub(super) fn install_handlers() -> Result<(), InstallError> {
     for &sig in &SIGNALS {
         // SAFETY: `action` is fully initialized (zeroed, then the handler, flags and an empty
         // mask set); `on_signal` has the signature SA_SIGINFO requires.
-        #[allow(unsafe_code)]
         let rc = unsafe {
             let mut action: libc::sigaction = std::mem::zeroed();
             action.sa_sigaction = on_signal as *const () as libc::sighandler_t;
@@ -84,7 +80,6 @@ pub(super) fn install_handlers() -> Result<(), InstallError> {
 
 fn gettid() -> libc::c_int {
     // SAFETY: the gettid system call has no arguments and cannot fail.
-    #[allow(unsafe_code)]
     let tid = unsafe { libc::syscall(libc::SYS_gettid) };
     tid as libc::c_int
 }
@@ -96,7 +91,6 @@ fn sleep_ms(ms: u64) {
         tv_nsec: ((ms % 1000) * 1_000_000) as libc::c_long,
     };
     // SAFETY: `ts` is valid; the remainder pointer may be null.
-    #[allow(unsafe_code)]
     unsafe {
         libc::nanosleep(&ts, std::ptr::null_mut());
     }
@@ -114,7 +108,6 @@ extern "C" fn on_signal(sig: libc::c_int, info: *mut libc::siginfo_t, uc: *mut l
             let alarm = Watchdog::arm(state.watchdog_secs);
             if !info.is_null() && !uc.is_null() {
                 // SAFETY: the kernel passes a valid siginfo_t for SA_SIGINFO handlers.
-                #[allow(unsafe_code)]
                 let (code, address) = unsafe { ((*info).si_code, (*info).si_addr() as u64) };
                 let signal = Signal {
                     number: sig,
@@ -123,9 +116,13 @@ extern "C" fn on_signal(sig: libc::c_int, info: *mut libc::siginfo_t, uc: *mut l
                 };
                 // SAFETY: this thread won the CAS, so it owns the scratch space; `uc` is the
                 // context the kernel passed with SA_SIGINFO.
-                #[allow(unsafe_code)]
                 unsafe {
-                    writer::write_report(state, &signal, &*(uc as *const libc::ucontext_t), tid as u64);
+                    writer::write_report(
+                        state,
+                        &signal,
+                        &*(uc as *const libc::ucontext_t),
+                        tid as u64,
+                    );
                 }
             }
             alarm.disarm();
@@ -155,7 +152,6 @@ fn chain(state: &State, sig: libc::c_int, info: *mut libc::siginfo_t) {
         return;
     };
     // SAFETY: restoring a sigaction value obtained from the kernel at install.
-    #[allow(unsafe_code)]
     unsafe {
         libc::sigaction(sig, &state.previous[index], std::ptr::null_mut());
     }
@@ -166,7 +162,6 @@ fn chain(state: &State, sig: libc::c_int, info: *mut libc::siginfo_t) {
 
 fn reset_default_and_reraise(sig: libc::c_int, info: *mut libc::siginfo_t) {
     // SAFETY: installing SIG_DFL with an empty mask is always valid.
-    #[allow(unsafe_code)]
     unsafe {
         libc::signal(sig, libc::SIG_DFL);
     }
@@ -183,7 +178,6 @@ fn needs_reraise(sig: libc::c_int, info: *mut libc::siginfo_t) -> bool {
         return true;
     }
     // SAFETY: `info` is the non-null siginfo_t the kernel passed.
-    #[allow(unsafe_code)]
     let code = unsafe { (*info).si_code };
     code <= 0
 }
@@ -191,7 +185,6 @@ fn needs_reraise(sig: libc::c_int, info: *mut libc::siginfo_t) -> bool {
 fn reraise(sig: libc::c_int) {
     // SAFETY: sends `sig` to this very thread; with the previous action restored and the
     // signal not blocked (SA_NODEFER) it is acted on before tgkill returns.
-    #[allow(unsafe_code)]
     unsafe {
         libc::syscall(libc::SYS_tgkill, libc::getpid(), gettid(), sig);
     }
@@ -207,10 +200,9 @@ struct Watchdog {
 
 impl Watchdog {
     fn arm(secs: u32) -> Self {
-        // SAFETY: all-zero is a valid sigaction (SIG_DFL).
-        #[allow(unsafe_code)]
         let mut w = Watchdog {
             armed: secs > 0,
+            // SAFETY: all-zero is a valid sigaction (SIG_DFL).
             previous_action: unsafe { std::mem::zeroed() },
             previous_alarm: 0,
         };
@@ -218,7 +210,6 @@ impl Watchdog {
             return w;
         }
         // SAFETY: sigaction/sigprocmask/alarm with valid pointers; all async-signal-safe.
-        #[allow(unsafe_code)]
         unsafe {
             let mut dfl: libc::sigaction = std::mem::zeroed();
             dfl.sa_sigaction = libc::SIG_DFL;
@@ -239,7 +230,6 @@ impl Watchdog {
             return;
         }
         // SAFETY: restores the values saved by `arm`.
-        #[allow(unsafe_code)]
         unsafe {
             libc::alarm(self.previous_alarm);
             libc::sigaction(libc::SIGALRM, &self.previous_action, std::ptr::null_mut());

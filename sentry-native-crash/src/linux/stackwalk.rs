@@ -93,7 +93,10 @@ mod tests {
             EXEC,
             max,
             |a| {
-                assert!((0x8000..0x9000).contains(&a), "read outside the stack: {a:#x}");
+                assert!(
+                    (0x8000..0x9000).contains(&a),
+                    "read outside the stack: {a:#x}"
+                );
                 mem.get(&a).copied().unwrap_or(0)
             },
             |a| out.push(a),
@@ -129,13 +132,21 @@ mod tests {
         assert_eq!(how, StackWalk::Scan);
         assert_eq!(frames, vec![0x1111, 0x1abc, 0x1500]);
         let (_, how) = run(&mem, 0x8ff8, 100);
-        assert_eq!(how, StackWalk::Scan, "a record may not straddle the stack end");
+        assert_eq!(
+            how,
+            StackWalk::Scan,
+            "a record may not straddle the stack end"
+        );
     }
 
     #[test]
     fn no_stack_means_only_the_pc() {
         let mut out = Vec::new();
-        let start = WalkStart { pc: 7, sp: 8, fp: 9 };
+        let start = WalkStart {
+            pc: 7,
+            sp: 8,
+            fp: 9,
+        };
         let how = walk(start, None, EXEC, 10, |_| unreachable!(), |a| out.push(a));
         assert_eq!((out, how), (vec![7], StackWalk::None));
     }

@@ -32,7 +32,6 @@ struct ScratchCell(UnsafeCell<Scratch>);
 
 // SAFETY: the scratch space is used only by the thread that owns the crash (the winner of the
 // CAS on `signals::CRASHING`), so there is never more than one user.
-#[allow(unsafe_code)]
 unsafe impl Sync for ScratchCell {}
 
 static SCRATCH: ScratchCell = ScratchCell(UnsafeCell::new(Scratch {
@@ -51,7 +50,6 @@ impl Sink for FdSink {
     fn write_all(&mut self, mut bytes: &[u8]) -> bool {
         while !bytes.is_empty() {
             // SAFETY: `bytes` is valid for reads of its length; the fd is ours.
-            #[allow(unsafe_code)]
             let n = unsafe { libc::write(self.0, bytes.as_ptr().cast(), bytes.len()) };
             if n < 0 && errno() == libc::EINTR {
                 continue;
@@ -82,7 +80,10 @@ fn names(secs: u64, pid: u64, tid: u64) -> Names {
     };
     push(b"crash-", &mut base);
     for shift in (0..16).rev() {
-        push(&[b"0123456789abcdef"[((secs >> (shift * 4)) & 0xf) as usize]], &mut base);
+        push(
+            &[b"0123456789abcdef"[((secs >> (shift * 4)) & 0xf) as usize]],
+            &mut base,
+        );
     }
     let mut hex = [0u8; 18];
     push(b"-", &mut base);
@@ -93,7 +94,10 @@ fn names(secs: u64, pid: u64, tid: u64) -> Names {
         tmp: [0; 96],
         done: [0; 96],
     };
-    for (buf, ext) in [(&mut out.tmp, &b".tmp\0"[..]), (&mut out.done, &b".crash\0"[..])] {
+    for (buf, ext) in [
+        (&mut out.tmp, &b".tmp\0"[..]),
+        (&mut out.done, &b".crash\0"[..]),
+    ] {
         buf[..n].copy_from_slice(&base[..n]);
         buf[n..n + ext.len()].copy_from_slice(ext);
     }
@@ -102,7 +106,6 @@ fn names(secs: u64, pid: u64, tid: u64) -> Names {
 
 fn now() -> (u64, u64) {
     // SAFETY: clock_gettime only writes into `ts`.
-    #[allow(unsafe_code)]
     let ts = unsafe {
         let mut ts: libc::timespec = std::mem::zeroed();
         libc::clock_gettime(libc::CLOCK_REALTIME, &mut ts);
@@ -125,7 +128,6 @@ pub(super) struct Signal {
 ///
 /// The caller must own the crash (be the one thread allowed to use the scratch space and
 /// `state.copy`), and `uc` must be the context the kernel passed to the handler.
-#[allow(unsafe_code)]
 pub(super) unsafe fn write_report(
     state: &State,
     sig: &Signal,
@@ -155,7 +157,10 @@ pub(super) unsafe fn write_report(
     let mut w = ReportWriter::new(FdSink(fd), &mut scratch.out);
     w.hex_line(b"signal", sig.number as u64);
     w.hex_line(b"code", sig.code as i64 as u64);
-    w.text_line(b"name", signal_name(sig.number).unwrap_or("UNKNOWN").as_bytes());
+    w.text_line(
+        b"name",
+        signal_name(sig.number).unwrap_or("UNKNOWN").as_bytes(),
+    );
     w.hex_line(b"addr", sig.address);
     w.hex_line(b"pid", pid);
     w.hex_line(b"tid", tid);
@@ -237,6 +242,9 @@ mod tests {
         let tmp = std::ffi::CStr::from_bytes_until_nul(&n.tmp).unwrap();
         let done = std::ffi::CStr::from_bytes_until_nul(&n.done).unwrap();
         assert_eq!(tmp.to_str().unwrap(), "crash-0000000065f0a1b2-4d2-4d3.tmp");
-        assert_eq!(done.to_str().unwrap(), "crash-0000000065f0a1b2-4d2-4d3.crash");
+        assert_eq!(
+            done.to_str().unwrap(),
+            "crash-0000000065f0a1b2-4d2-4d3.crash"
+        );
     }
 }
