@@ -1,1 +1,134 @@
-//! Native crash capture for the SDK. Filled in by the native-crash issue.
+//! Native crash capture for the SDK: signal handlers that write a crash report to disk, and a
+//! reader that turns such a file back into a [`CrashReport`] on the next start.
+//!
+//! This crate captures; it does not know about events or envelopes. The core prepares what
+//! the handler needs (the report directory, the serialized scope and image list) and, later,
+//! turns reports into events:
+//!
+//! ```no_run
+//! use sentry_native_crash as native;
+//!
+//! let dir = std::path::Path::new("/var/lib/myapp/crashes"); // created, private (0700)
+//! native::install(native::HandlerConfig::new(dir))?;
+//! native::set_images(b"[...serialized image list...]").ok();
+//! native::set_scope(b"{...serialized scope...}").ok(); // again whenever the scope changes
+//!
+//! // On the next start:
+//! for path in native::pending_reports(dir) {
+//!     match native::read_report(&path) {
+//!         Ok(report) => println!("{}", report.description()),
+//!         Err(error) => eprintln!("{}: {error}", path.display()),
+//!     }
+//! }
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
+//! On Linux (x86_64 and aarch64) the handler catches SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGABRT
+//! and SIGTRAP on any thread, writes one report (see [`format`](crate#report-format) below)
+//! using only async-signal-safe system calls and no allocation, then hands the signal to the
+//! handler installed before it (or the default action), so that the process dies of the same
+//! signal, with the same core dump behaviour, as without this crate. Elsewhere every function
+//! is a no-op and [`is_supported`] is false.
+//!
+//! # Threads and stack overflows
+//!
+//! A handler for a stack overflow must run on an alternate signal stack. [`install`] gives the
+//! calling thread one; threads created by Rust's `std::thread` already have Rust's (8 KiB, which
+//! the handler fits in); threads created by C code have none: call
+//! [`ensure_alt_stack_for_current_thread`] at their start, or their stack overflows end the
+//! process without a report.
+//!
+//! # Report format
+//!
+//! Line-based text with length-prefixed blobs and a final `end <length> <checksum>` line; see
+//! the `format` module source for the grammar. Reports are written as `*.tmp` and renamed to
+//! `*.crash` when complete, so a `.crash` file is never half-written.
+//!
+//! # Unsafe code
+//!
+//! All `unsafe` of the SDK lives in this crate, in the Linux modules, each block with the
+//! reason it holds. `cargo build` with `-C force-frame-pointers=yes` gives exact stack traces;
+//! without frame pointers the handler falls back to scanning the stack.
+#![allow(unsafe_code)]
+
+mod config;
+mod format;
+mod reader;
+
+#[cfg(all(
+    target_os = "linux",
+    any(target_arch = "x86_64", target_arch = "aarch64")
+))]
+mod linux;
+#[cfg(all(
+    target_os = "linux",
+    any(target_arch = "x86_64", target_arch = "aarch64")
+))]
+use linux as imp;
+
+#[cfg(not(all(
+    target_os = "linux",
+    any(target_arch = "x86_64", target_arch = "aarch64")
+)))]
+mod unsupported;
+#[cfg(not(all(
+    target_os = "linux",
+    any(target_arch = "x86_64", target_arch = "aarch64")
+)))]
+use unsupported as imp;
+
+pub use config::{
+    HandlerConfig, InstallError, MAX_FRAMES_LIMIT, MIN_ALT_STACK_SIZE, SnapshotError,
+};
+pub use format::{REPORT_EXTENSION, TEMP_EXTENSION, signal_name};
+pub use reader::{
+    CrashReport, MAX_REPORT_BYTES, ReportError, StackWalk, describe, parse_report, pending_reports,
+    read_report,
+};
+
+/// Whether native crash capture works on this platform (Linux on x86_64 or aarch64).
+pub const fn is_supported() -> bool {
+    cfg!(all(
+        target_os = "linux",
+        any(target_arch = "x86_64", target_arch = "aarch64")
+    ))
+}
+
+/// Installs the crash handlers for SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGABRT and SIGTRAP and
+/// gives the calling thread an alternate signal stack.
+///
+/// The handlers installed before are kept and chained to after the report is written.
+/// Calling it again is harmless: the first configuration stays, and the calling thread gets an
+/// alternate stack. Fails with [`InstallError::Unsupported`] where [`is_supported`] is false.
+pub fn install(config: HandlerConfig) -> Result<(), InstallError> {
+    imp::install(config)
+}
+
+/// Whether [`install`] has succeeded in this process.
+pub fn is_installed() -> bool {
+    imp::is_installed()
+}
+
+/// Gives the calling thread an alternate signal stack of at least
+/// [`HandlerConfig::alt_stack_size`] if it has none or a smaller one, so that a stack overflow
+/// on this thread is reported. Idempotent; the stack is released when the thread exits. Call
+/// it at the start of threads created outside Rust's `std::thread`.
+pub fn ensure_alt_stack_for_current_thread() -> Result<(), InstallError> {
+    imp::ensure_alt_stack_for_current_thread()
+}
+
+/// Replaces the scope snapshot written into reports (opaque bytes, e.g. the serialized scope).
+///
+/// Safe to call from any thread at any time, also while another thread crashes: the handler
+/// always sees one whole snapshot, the old or the new. A snapshot larger than
+/// [`HandlerConfig::max_scope_bytes`] is refused and the previous one kept.
+pub fn set_scope(data: &[u8]) -> Result<(), SnapshotError> {
+    imp::set_scope(data)
+}
+
+/// Replaces the image list written into reports (opaque bytes, e.g. the serialized list of
+/// loaded modules). Same guarantees and limits as [`set_scope`], with
+/// [`HandlerConfig::max_images_bytes`].
+pub fn set_images(data: &[u8]) -> Result<(), SnapshotError> {
+    imp::set_images(data)
+}

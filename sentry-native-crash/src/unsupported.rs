@@ -1,0 +1,23 @@
+//! Platforms without native crash capture: everything is a no-op that says so.
+
+use crate::config::{HandlerConfig, InstallError, SnapshotError};
+
+pub(crate) fn install(_config: HandlerConfig) -> Result<(), InstallError> {
+    Err(InstallError::Unsupported)
+}
+
+pub(crate) fn is_installed() -> bool {
+    false
+}
+
+pub(crate) fn ensure_alt_stack_for_current_thread() -> Result<(), InstallError> {
+    Err(InstallError::Unsupported)
+}
+
+pub(crate) fn set_scope(_data: &[u8]) -> Result<(), SnapshotError> {
+    Err(SnapshotError::NotInstalled)
+}
+
+pub(crate) fn set_images(_data: &[u8]) -> Result<(), SnapshotError> {
+    Err(SnapshotError::NotInstalled)
+}
