@@ -36,7 +36,12 @@ pub struct Response {
 impl Response {
     /// A response with only a delivery outcome and no headers.
     pub fn new(delivery: Delivery) -> Self {
-        Response { delivery, status: None, rate_limits: None, retry_after: None }
+        Response {
+            delivery,
+            status: None,
+            rate_limits: None,
+            retry_after: None,
+        }
     }
 }
 
