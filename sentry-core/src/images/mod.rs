@@ -155,8 +155,9 @@ fn hex(bytes: &[u8]) -> String {
         })
 }
 
-/// Parses a `0x`-prefixed hex address as the protocol writes them.
-pub(crate) fn parse_hex_addr(text: &str) -> Option<u64> {
+/// Parses a `0x`-prefixed hex address as the protocol writes them (`image_addr`,
+/// `instruction_addr`).
+pub fn parse_hex_addr(text: &str) -> Option<u64> {
     let digits = text
         .strip_prefix("0x")
         .or_else(|| text.strip_prefix("0X"))?;
