@@ -23,6 +23,19 @@ fn function(frame: &Frame) -> &str {
     frame.function.as_deref().unwrap_or("?")
 }
 
+/// Asserts the frame's function is `expected`. Optimized builds of this workspace use
+/// `debug = "line-tables-only"`, whose debug info names functions without their module path,
+/// so there the bare last segment is accepted too.
+fn assert_function(frame: &Frame, expected: &str) {
+    let name = function(frame);
+    let bare = expected.rsplit("::").next().unwrap();
+    let optimized_and_bare = !cfg!(debug_assertions) && name == bare;
+    assert!(
+        name == expected || optimized_and_bare,
+        "{name} is not {expected}"
+    );
+}
+
 fn is_std(frame: &Frame) -> bool {
     let name = function(frame);
     ["std::", "core::", "alloc::"]
@@ -43,7 +56,7 @@ fn newest_frame_is_the_capturing_function() {
     let trace = resolve_elsewhere(captured, InAppRules::default());
     let newest = trace.frames.last().expect("frames");
 
-    assert_eq!(function(newest), "stacktrace::capture_in_named_function");
+    assert_function(newest, "stacktrace::capture_in_named_function");
     assert_eq!(newest.filename.as_deref(), Some("stacktrace.rs"));
     let abs_path = newest.abs_path.as_deref().unwrap();
     assert!(abs_path.ends_with("tests/stacktrace.rs"), "{abs_path}");
@@ -60,10 +73,7 @@ fn newest_frame_is_the_capturing_function() {
 
     // Its caller comes right before it (oldest first).
     let caller = &trace.frames[trace.frames.len() - 2];
-    assert_eq!(
-        function(caller),
-        "stacktrace::newest_frame_is_the_capturing_function"
-    );
+    assert_function(caller, "stacktrace::newest_frame_is_the_capturing_function");
 }
 
 #[test]
@@ -109,7 +119,7 @@ fn rules_override_the_defaults() {
 
     // Include wins when both match.
     let trace = resolve_elsewhere(captured, rules(&[ours], &["stacktrace::"]));
-    assert_eq!(function(trace.frames.last().unwrap()), ours);
+    assert_function(trace.frames.last().unwrap(), ours);
     assert_eq!(trace.frames.last().unwrap().in_app, Some(true));
 }
 
@@ -124,6 +134,10 @@ fn calls_inlined_capture() -> CapturedBacktrace {
 }
 
 #[test]
+#[cfg_attr(
+    not(debug_assertions),
+    ignore = "optimized builds turn the outer call into a tail call"
+)]
 fn inlined_functions_get_their_own_frames() {
     let trace = resolve_elsewhere(calls_inlined_capture(), InAppRules::default());
     let n = trace.frames.len();

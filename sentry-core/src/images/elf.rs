@@ -148,80 +148,72 @@ struct ElfReader<R> {
     names_index: Option<u64>,
 }
 
+/// What the ELF header says about the file's layout.
+struct FileHeader {
+    layout: Layout,
+    programs: Table,
+    sections: Table,
+    names_index: u64,
+}
+
+/// Parses the ELF header (the first 52 or 64 bytes); `None` when it is not one.
+fn parse_file_header(header: &[u8]) -> Option<FileHeader> {
+    if header.get(..4)? != ELF_MAGIC {
+        return None;
+    }
+    let (is_64, little_endian) = match (header.get(4)?, header.get(5)?) {
+        (&ELFCLASS32, &ELFDATA2LSB) => (false, true),
+        (&ELFCLASS32, &ELFDATA2MSB) => (false, false),
+        (&ELFCLASS64, &ELFDATA2LSB) => (true, true),
+        (&ELFCLASS64, &ELFDATA2MSB) => (true, false),
+        _ => return None,
+    };
+    let l = Layout {
+        is_64,
+        little_endian,
+    };
+    // After e_entry the fields of the two classes sit at different offsets.
+    let (phoff, shoff, sizes_at) = if is_64 {
+        (l.u64(header, 0x20)?, l.u64(header, 0x28)?, 0x36)
+    } else {
+        (l.u32(header, 0x1c)?, l.u32(header, 0x20)?, 0x2a)
+    };
+    // e_phentsize, e_phnum, e_shentsize, e_shnum, e_shstrndx: consecutive u16 fields.
+    let field = |n: usize| l.u16(header, sizes_at + 2 * n);
+    Some(FileHeader {
+        layout: l,
+        programs: Table {
+            offset: phoff,
+            entry_size: field(0)?,
+            count: field(1)?,
+        },
+        sections: Table {
+            offset: shoff,
+            entry_size: field(2)?,
+            count: field(3)?,
+        },
+        names_index: field(4)?,
+    })
+}
+
 impl<R: Read + Seek> ElfReader<R> {
     fn new(mut inner: R) -> io::Result<Option<Self>> {
         let file_len = inner.seek(SeekFrom::End(0))?;
+        let mut header = [0u8; 64];
+        let header = &mut header[..file_len.min(64) as usize];
+        inner.seek(SeekFrom::Start(0))?;
+        inner.read_exact(header)?;
+        let Some(parsed) = parse_file_header(header) else {
+            return Ok(None);
+        };
         let mut elf = ElfReader {
             inner,
             file_len,
-            layout: Layout {
-                is_64: true,
-                little_endian: true,
-            },
-            programs: Table {
-                offset: 0,
-                entry_size: 0,
-                count: 0,
-            },
-            sections: Table {
-                offset: 0,
-                entry_size: 0,
-                count: 0,
-            },
-            names_index: None,
+            layout: parsed.layout,
+            programs: parsed.programs,
+            sections: parsed.sections,
+            names_index: Some(parsed.names_index),
         };
-        let Some(header) = elf.read_at(0, 64.min(file_len))? else {
-            return Ok(None);
-        };
-        if header.len() < 52 || &header[..4] != ELF_MAGIC {
-            return Ok(None);
-        }
-        elf.layout = match (header[4], header[5]) {
-            (ELFCLASS32, ELFDATA2LSB) => Layout {
-                is_64: false,
-                little_endian: true,
-            },
-            (ELFCLASS32, ELFDATA2MSB) => Layout {
-                is_64: false,
-                little_endian: false,
-            },
-            (ELFCLASS64, ELFDATA2LSB) => Layout {
-                is_64: true,
-                little_endian: true,
-            },
-            (ELFCLASS64, ELFDATA2MSB) => Layout {
-                is_64: true,
-                little_endian: false,
-            },
-            _ => return Ok(None),
-        };
-        let l = elf.layout;
-        // Field offsets of the ELF header after e_entry differ between the two classes.
-        let (phoff, shoff, sizes) = if l.is_64 {
-            (l.u64(&header, 0x20), l.u64(&header, 0x28), 0x36)
-        } else {
-            (l.u32(&header, 0x1c), l.u32(&header, 0x20), 0x2a)
-        };
-        let field = |n: usize| l.u16(&header, sizes + 2 * n);
-        let (Some(phoff), Some(shoff)) = (phoff, shoff) else {
-            return Ok(None);
-        };
-        let (Some(phentsize), Some(phnum), Some(shentsize), Some(shnum), Some(shstrndx)) =
-            (field(0), field(1), field(2), field(3), field(4))
-        else {
-            return Ok(None);
-        };
-        elf.programs = Table {
-            offset: phoff,
-            entry_size: phentsize,
-            count: phnum,
-        };
-        elf.sections = Table {
-            offset: shoff,
-            entry_size: shentsize,
-            count: shnum,
-        };
-        elf.names_index = Some(shstrndx);
         elf.apply_extended_numbering()?;
         Ok(Some(elf))
     }

@@ -10,6 +10,16 @@ const SDK_PREFIXES: &[&str] = &[
     "sentry_native_crash::",
 ];
 
+/// Source directories of those crates, in a workspace (`sentry-core/src/...`) or in the
+/// cargo registry (`sentry-core-0.1.0/src/...`). Needed because builds with
+/// `debug = "line-tables-only"` name functions without their module path.
+const SDK_CRATE_DIRS: &[&str] = &[
+    "backtrace",
+    "sentry-core",
+    "sentry-panic",
+    "sentry-native-crash",
+];
+
 /// Function-name prefixes of the Rust runtime, the C runtime and the unwinder.
 const RUNTIME_PREFIXES: &[&str] = &[
     "std::",
@@ -73,7 +83,7 @@ impl InAppRules {
             if matches_any(name, &self.exclude) {
                 return Some(false);
             }
-            if is_runtime_or_sdk_function(name) {
+            if is_runtime_function(name) || is_sdk_frame(Some(name), path) {
                 return Some(false);
             }
             // rustc generates a C `main` without line info that only calls `std::rt`; a
@@ -83,7 +93,7 @@ impl InAppRules {
             }
         }
         if let Some(path) = path {
-            if is_dependency_path(path) {
+            if is_dependency_path(path) || is_sdk_source(path) {
                 return Some(false);
             }
         }
@@ -113,31 +123,58 @@ fn impl_subject(name: &str) -> &str {
     rest
 }
 
-/// Whether the function belongs to this SDK or to the unwinder that captured the stack.
-pub(crate) fn is_sdk_function(name: &str) -> bool {
-    let subject = impl_subject(name);
-    SDK_PREFIXES.iter().any(|p| subject.starts_with(p)) || name.starts_with("_Unwind_")
+/// Whether a frame is the SDK's or the unwinder's, by function name or by source path.
+pub(crate) fn is_sdk_frame(function: Option<&str>, path: Option<&str>) -> bool {
+    let by_name = function.is_some_and(|name| {
+        let subject = impl_subject(name);
+        SDK_PREFIXES.iter().any(|p| subject.starts_with(p)) || name.starts_with("_Unwind_")
+    });
+    by_name || path.is_some_and(is_sdk_source)
 }
 
-fn is_runtime_or_sdk_function(name: &str) -> bool {
+/// Whether the path is a source file of one of the SDK's crates: a directory named after the
+/// crate (optionally with `-<version>`) directly holding `src`.
+fn is_sdk_source(path: &str) -> bool {
+    let path = normalize_separators(path);
+    let mut parts = path.split('/').peekable();
+    while let Some(dir) = parts.next() {
+        if parts.peek() == Some(&"src") && SDK_CRATE_DIRS.iter().any(|c| is_crate_dir(dir, c)) {
+            return true;
+        }
+    }
+    false
+}
+
+/// `name` itself or `name-<version>`, as cargo names unpacked registry crates.
+fn is_crate_dir(dir: &str, name: &str) -> bool {
+    match dir.strip_prefix(name) {
+        Some("") => true,
+        Some(rest) => rest
+            .strip_prefix('-')
+            .is_some_and(|v| v.starts_with(|c: char| c.is_ascii_digit())),
+        None => false,
+    }
+}
+
+fn is_runtime_function(name: &str) -> bool {
     let subject = impl_subject(name);
-    is_sdk_function(name)
-        || RUNTIME_PREFIXES.iter().any(|p| subject.starts_with(p))
-        || RUNTIME_NAMES.contains(&name)
+    RUNTIME_PREFIXES.iter().any(|p| subject.starts_with(p)) || RUNTIME_NAMES.contains(&name)
 }
 
 fn is_dependency_path(path: &str) -> bool {
-    // Windows paths in debug info use backslashes.
-    let normalized;
-    let path = if path.contains('\\') {
-        normalized = path.replace('\\', "/");
-        &normalized
-    } else {
-        path
-    };
+    let path = normalize_separators(path);
     DEPENDENCY_PATHS
         .iter()
         .any(|fragment| path.contains(fragment))
+}
+
+/// Windows paths in debug info use backslashes; the rules are written with slashes.
+fn normalize_separators(path: &str) -> std::borrow::Cow<'_, str> {
+    if path.contains('\\') {
+        path.replace('\\', "/").into()
+    } else {
+        path.into()
+    }
 }
 
 /// Removes the `::h0123456789abcdef` hash rustc appends to legacy-mangled names.
@@ -272,18 +309,35 @@ mod tests {
     }
 
     #[test]
-    fn sdk_functions_are_recognized_for_trimming() {
-        assert!(is_sdk_function("backtrace::backtrace::libunwind::trace"));
-        assert!(is_sdk_function("sentry_core::capture_message"));
-        assert!(is_sdk_function(
-            "<sentry_core::Hub as core::ops::drop::Drop>::drop"
-        ));
-        assert!(is_sdk_function("_Unwind_Backtrace"));
-        assert!(!is_sdk_function("my_app::main"));
-        assert!(!is_sdk_function(
+    fn sdk_frames_are_recognized_by_name_or_source() {
+        let by_name = |name| is_sdk_frame(Some(name), None);
+        assert!(by_name("backtrace::backtrace::libunwind::trace"));
+        assert!(by_name("sentry_core::capture_message"));
+        assert!(by_name("<sentry_core::Hub as core::ops::drop::Drop>::drop"));
+        assert!(by_name("_Unwind_Backtrace"));
+        assert!(!by_name("my_app::main"));
+        assert!(!by_name(
             "<my_app::E as sentry_core::IntoEvent>::into_event"
         ));
-        assert!(!is_sdk_function("std::panicking::begin_panic"));
+        assert!(!by_name("std::panicking::begin_panic"));
+
+        let by_path = |path| is_sdk_frame(Some("short_name"), Some(path));
+        assert!(by_path("/ws/sentry-core/src/stacktrace/mod.rs"));
+        assert!(by_path("/ws/sentry-panic/src/lib.rs"));
+        assert!(by_path(
+            "/r/index.crates.io-x/sentry-native-crash-0.1.0/src/lib.rs"
+        ));
+        assert!(by_path(
+            "/r/index.crates.io-x/backtrace-0.3.76/src/backtrace/mod.rs"
+        ));
+        assert!(by_path("C:\\r\\backtrace-0.3.76\\src\\lib.rs"));
+        assert!(!by_path("/ws/sentry-core/tests/stacktrace.rs"));
+        assert!(!by_path("/ws/sentry-core-app/src/main.rs"));
+        assert!(!by_path("/ws/my_app/src/backtrace.rs"));
+        // Short SDK names are not in-app either.
+        let rules = InAppRules::default();
+        let sdk_path = Some("/ws/sentry-core/src/stacktrace/mod.rs");
+        assert_eq!(rules.is_in_app(Some("capture"), sdk_path), Some(false));
     }
 
     #[test]

@@ -22,36 +22,58 @@ use crate::images::{ImageList, images_covering};
 use crate::protocol::{Frame, Stacktrace};
 
 pub use in_app::InAppRules;
-use in_app::{is_sdk_function, strip_hash_suffix};
+use in_app::{is_sdk_frame, strip_hash_suffix};
+
+/// How deep in a fresh capture this function's own frame can be: the unwinder's frames
+/// come first, and there are only a few of them.
+const MAX_UNWINDER_FRAMES: usize = 16;
 
 /// The instruction addresses of a thread's stack, newest frame first, not yet resolved.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct CapturedBacktrace {
     addresses: Vec<u64>,
+    /// How many of the newest addresses belong to the capture itself (unwinder and
+    /// [`capture`](Self::capture)); 0 when unknown.
+    capture_frames: usize,
 }
 
 impl CapturedBacktrace {
     /// Captures the calling thread's stack: only walks it and copies the addresses.
     ///
-    /// The frames of this call itself are kept here and removed by
-    /// [`resolve`](Self::resolve), which can recognise them by name.
+    /// The frames of the capture itself are recorded here and left out by
+    /// [`resolve`](Self::resolve).
     #[inline(never)]
     pub fn capture() -> Self {
+        // This function's frame is found by address, not by name: builds with
+        // `debug = "line-tables-only"` give inlined and even outer frames bare names.
+        let this_function = Self::capture as fn() -> Self as usize;
         let mut addresses = Vec::with_capacity(64);
+        let mut capture_frames = 0;
         backtrace::trace(|frame| {
             let ip = frame.ip() as usize as u64;
             // A zero address marks the end of some unwinders' walk; there is nothing to resolve.
-            if ip != 0 {
-                addresses.push(ip);
+            if ip == 0 {
+                return true;
+            }
+            addresses.push(ip);
+            let searching = capture_frames == 0 && addresses.len() <= MAX_UNWINDER_FRAMES;
+            if searching && frame.symbol_address() as usize == this_function {
+                capture_frames = addresses.len();
             }
             true
         });
-        CapturedBacktrace { addresses }
+        CapturedBacktrace {
+            addresses,
+            capture_frames,
+        }
     }
 
     /// A backtrace from addresses captured elsewhere, newest frame first.
     pub fn from_addresses(addresses: Vec<u64>) -> Self {
-        CapturedBacktrace { addresses }
+        CapturedBacktrace {
+            addresses,
+            capture_frames: 0,
+        }
     }
 
     /// The instruction addresses, newest frame first.
@@ -64,7 +86,11 @@ impl CapturedBacktrace {
     /// The frames of the SDK at the newest end (the capture itself and the SDK functions
     /// that called it) are removed, so the trace ends in the code that reported.
     pub fn resolve(&self, rules: &InAppRules) -> Stacktrace {
-        let mut newest_first = resolve_newest_first(&self.addresses, rules);
+        let after_capture = self
+            .addresses
+            .get(self.capture_frames..)
+            .unwrap_or_default();
+        let mut newest_first = resolve_newest_first(after_capture, rules);
         trim_sdk_frames(&mut newest_first);
         into_stacktrace(newest_first)
     }
@@ -117,7 +143,8 @@ fn frame_from_symbol(symbol: &backtrace::Symbol, instruction_addr: &str) -> Fram
         lineno: symbol.lineno(),
         colno: symbol.colno(),
         instruction_addr: Some(instruction_addr.to_owned()),
-        symbol_addr: symbol.addr().map(|a| format!("{:#x}", a as usize)),
+        // symbol_addr stays empty: backtrace's `Symbol::addr` is the looked-up address with
+        // some backends, not the function's start, and a wrong value misleads symbolication.
         ..Frame::default()
     }
 }
@@ -133,12 +160,13 @@ fn finish_frames(frames: &mut [Frame], addr: u64, images: &ImageList, rules: &In
 
 /// Removes the SDK's frames from the newest end, up to the first frame of other code.
 ///
-/// Frames without a name stop the trimming: without a name nothing says they are the SDK's.
-/// When every frame is the SDK's (a capture from the SDK's own thread) nothing is removed.
+/// Frames known by neither name nor source path stop the trimming: nothing says they are
+/// the SDK's. When every frame is the SDK's (a capture from the SDK's own thread) nothing
+/// is removed.
 fn trim_sdk_frames(newest_first: &mut Vec<Frame>) {
     let sdk_frames = newest_first
         .iter()
-        .take_while(|f| f.function.as_deref().is_some_and(is_sdk_function))
+        .take_while(|f| is_sdk_frame(f.function.as_deref(), f.abs_path.as_deref()))
         .count();
     if sdk_frames < newest_first.len() {
         newest_first.drain(..sdk_frames);
@@ -197,6 +225,45 @@ mod tests {
         let mut unknown_first = vec![Frame::default(), named("sentry_core::x"), named("a::b")];
         trim_sdk_frames(&mut unknown_first);
         assert_eq!(unknown_first.len(), 3);
+    }
+
+    #[test]
+    fn trimming_recognises_short_names_by_their_source() {
+        // What `debug = "line-tables-only"` gives: bare names, full paths.
+        let at = |name: &str, path: &str| Frame {
+            abs_path: Some(path.to_owned()),
+            ..named(name)
+        };
+        let registry = "/home/me/.cargo/registry/src/index.crates.io-1949cf8c6b5b557f";
+        let mut frames = vec![
+            at(
+                "trace",
+                &format!("{registry}/backtrace-0.3.76/src/backtrace/libunwind.rs"),
+            ),
+            at("capture", "/home/me/sdk/sentry-core/src/stacktrace/mod.rs"),
+            at(
+                "capture_message",
+                &format!("{registry}/sentry-core-0.1.0/src/lib.rs"),
+            ),
+            at("report", "/home/me/my_app/src/main.rs"),
+        ];
+        trim_sdk_frames(&mut frames);
+        assert_eq!(names(&frames), ["report"]);
+    }
+
+    #[test]
+    fn capture_finds_its_own_frame_by_address() {
+        let captured = CapturedBacktrace::capture();
+        assert!(captured.capture_frames > 0, "{captured:?}");
+        // The last of the capture's frames is `capture` itself (its name may be bare).
+        let own = captured.addresses[captured.capture_frames - 1];
+        let trace = stacktrace_from_addresses(&[own], &InAppRules::default());
+        let name = trace.frames.last().and_then(|f| f.function.clone());
+        assert!(
+            name.as_deref().is_some_and(|n| n.ends_with("capture")),
+            "{name:?}"
+        );
+        assert!(CapturedBacktrace::from_addresses(vec![1, 2]).capture_frames == 0);
     }
 
     #[test]
