@@ -324,7 +324,7 @@ impl Processor {
             .stacktraces()
             .flat_map(|trace| trace.frames.iter())
             .filter_map(|frame| frame.instruction_addr.as_deref())
-            .filter_map(parse_hex)
+            .filter_map(crate::images::parse_hex_addr)
             .collect();
         if addresses.is_empty() {
             return;
@@ -333,7 +333,7 @@ impl Processor {
         event
             .debug_meta
             .get_or_insert_with(DebugMeta::default)
-            .images = images.to_vec();
+            .images = images.images().to_vec();
     }
 
     fn before_send(&self, event: Event) -> Option<Event> {
@@ -374,10 +374,6 @@ impl Processor {
     fn retry_pending(&self) -> Option<Duration> {
         self.sender.lock().retry_pending(&self.drops)
     }
-}
-
-fn parse_hex(text: &str) -> Option<u64> {
-    u64::from_str_radix(text.trim_start_matches("0x"), 16).ok()
 }
 
 /// The `sdk` block of every event.
