@@ -191,13 +191,32 @@ impl Project {
         self.server
     }
 
-    /// Every event stored for this project, in the order it was digested, each exactly as the SDK sent it.
+    /// Every event stored for this project, in the order it was digested, each as the SDK sent it.
+    ///
+    /// Bugsink does not normalize events, so every field and value is the SDK's own; only the JSON text is
+    /// re-serialized by Python on ingest (whitespace differs). For the bytes on the wire, see [`Project::envelopes`].
     pub fn events(&self) -> Vec<Value> {
+        self.stored_texts()
+            .iter()
+            .map(|text| {
+                serde_json::from_str(text)
+                    .unwrap_or_else(|e| panic!("e2e: a stored event is not JSON ({e}): {text}"))
+            })
+            .collect()
+    }
+
+    fn stored_texts(&self) -> Vec<String> {
         match self
             .server
             .call(json!({"cmd": "events", "project_id": self.id}))
         {
-            Value::Array(events) => events,
+            Value::Array(events) => events
+                .into_iter()
+                .map(|e| match e {
+                    Value::String(text) => text,
+                    other => panic!("e2e: a stored event came back as {other}, not as text"),
+                })
+                .collect(),
             other => panic!("e2e: events reply is not a list: {other}"),
         }
     }
