@@ -68,7 +68,7 @@ def build(venv):
     with open(log_path, "w"):
         pass
     started = time.monotonic()
-    sys.stderr.write(f"e2e: creating {venv} with Bugsink and sentry-relay (first run only, takes about a minute)\n")
+    sys.stderr.write(f"e2e: creating {venv} with Bugsink and sentry-relay (first run only, about half a minute)\n")
     run_logged([sys.executable, "-m", "venv", venv], log_path, "python3 -m venv")
     pip = [os.path.join(venv, "bin", "python"), "-m", "pip", "install", "--disable-pip-version-check"]
     run_logged(pip + ["-r", REQUIREMENTS, "-c", CONSTRAINTS], log_path, "pip install of the e2e requirements")
