@@ -31,4 +31,4 @@ pub use relay::{
     RelayReport, assert_all_relay_valid, assert_relay_valid, relay_check_all, relay_errors,
     relay_normalize,
 };
-pub use venv::{VENV_ENV, ensure_venv, venv_dir, workspace_root};
+pub use venv::{VENV_ENV, ensure_venv, target_dir, venv_dir, venv_python, workspace_root};
