@@ -46,6 +46,7 @@ mod init;
 mod options;
 mod outbox;
 mod random;
+mod rate_limits;
 mod scope;
 mod sender;
 mod stats;
