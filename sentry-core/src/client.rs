@@ -7,6 +7,7 @@
 //! debug images, `before_send`, serialization and the network all happen on the worker.
 
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::time::{Duration, SystemTime};
 
@@ -76,6 +77,7 @@ pub(crate) struct Processor {
     server_name: Option<String>,
     drops: DropCounters,
     sender: Mutex<Sender>,
+    closing: Arc<AtomicBool>,
 }
 
 impl std::fmt::Debug for Client {
@@ -102,6 +104,7 @@ impl Client {
             include: options.in_app_include.clone(),
             exclude: options.in_app_exclude.clone(),
         };
+        let closing = Arc::new(AtomicBool::new(false));
         let processor = Processor {
             in_app,
             dsn,
@@ -109,7 +112,8 @@ impl Client {
             contexts: OnceLock::new(),
             server_name,
             drops: DropCounters::default(),
-            sender: Mutex::new(Sender::new(transport, database)),
+            sender: Mutex::new(Sender::new(transport, database, Arc::clone(&closing))),
+            closing,
             options,
         };
         let processor = Arc::new(processor);
@@ -196,8 +200,20 @@ impl Client {
     }
 
     /// Flushes within `timeout` and stops the client; later captures are discarded.
+    ///
+    /// Most of `timeout` goes to sending; in the last part, what is still queued is only
+    /// written to the outbox (fast), so it is sent on the next start rather than lost.
     pub fn close(&self, timeout: Duration) -> bool {
-        let done = self.worker.close(timeout);
+        let keep_time = (timeout / 5).min(Duration::from_millis(500));
+        let mut done = self.worker.flush(timeout - keep_time);
+        if !done {
+            self.processor.closing.store(true, Ordering::Release);
+            done = self.worker.flush(keep_time);
+        }
+        self.worker.close(Duration::ZERO);
+        // A worker that ends promptly releases the outbox's lock now, so a client created
+        // next in this process adopts what this one kept.
+        self.worker.wait_for_exit(Duration::from_millis(100));
         sdk_debug!(
             "client closed{}",
             if done {

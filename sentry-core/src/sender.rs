@@ -6,6 +6,8 @@
 //! the outbox oldest first. What the previous run of the program left is sent the same way.
 
 use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use crate::debug::{sdk_debug, sdk_warn};
@@ -27,6 +29,10 @@ pub(crate) struct Sender {
     outbox: Option<Outbox>,
     backoff: Option<(Instant, Duration)>,
     limits: RateLimits,
+    /// Set when the client's shutdown time is nearly up: from then on envelopes only go to
+    /// the outbox, which is fast, so everything still queued is kept for the next start
+    /// instead of waiting on the network.
+    closing: Arc<AtomicBool>,
 }
 
 /// How one attempt ended, for the caller's bookkeeping.
@@ -37,13 +43,18 @@ enum Attempt {
 
 impl Sender {
     /// A sender with an outbox under `database`, or none.
-    pub(crate) fn new(transport: Box<dyn Transport>, database: Option<PathBuf>) -> Self {
+    pub(crate) fn new(
+        transport: Box<dyn Transport>,
+        database: Option<PathBuf>,
+        closing: Arc<AtomicBool>,
+    ) -> Self {
         Sender {
             transport,
             database,
             outbox: None,
             backoff: None,
             limits: RateLimits::default(),
+            closing,
         }
     }
 
@@ -88,6 +99,13 @@ impl Sender {
             return;
         }
         let entry = self.keep(envelope, drops);
+        if self.closing.load(Ordering::Acquire) {
+            if entry.is_none() {
+                drops.record(DropReason::NetworkError);
+                sdk_debug!("envelope dropped (network_error): shutting down and no outbox");
+            }
+            return;
+        }
         if self.backing_off() {
             if entry.is_none() {
                 drops.record(DropReason::NetworkError);
@@ -108,8 +126,8 @@ impl Sender {
         match outbox.store(&envelope.to_bytes()) {
             Ok((entry, evicted)) => {
                 for old in evicted {
-                    drops.record(DropReason::QueueOverflow);
-                    sdk_debug!("outbox full: evicted {} (queue_overflow)", old.name());
+                    drops.record(DropReason::CacheOverflow);
+                    sdk_debug!("outbox full: evicted {} (cache_overflow)", old.name());
                 }
                 Some(entry)
             }
@@ -220,6 +238,9 @@ impl Sender {
     /// again. Returns when to call again: `None` when nothing waits.
     pub(crate) fn retry_pending(&mut self, drops: &DropCounters) -> Option<Duration> {
         self.open_outbox();
+        if self.closing.load(Ordering::Acquire) {
+            return None;
+        }
         if let Some(wait) = self.backoff_left() {
             return Some(wait);
         }
