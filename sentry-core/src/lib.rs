@@ -62,6 +62,19 @@ pub use scope::Scope;
 pub use stats::DropReason;
 pub use uuid::Uuid;
 
+/// Entry points for the fuzz targets in `fuzz/`; not part of the API.
+#[doc(hidden)]
+pub mod __fuzz {
+    /// Feeds one response's rate-limit headers to the parser and the limit bookkeeping.
+    pub fn rate_limit_headers(status: Option<u16>, rate_limits: Option<&str>, retry_after: Option<&str>) {
+        let mut limits = crate::rate_limits::RateLimits::default();
+        limits.update(status, rate_limits, retry_after);
+        for category in crate::rate_limits::KNOWN_CATEGORIES {
+            let _ = limits.limited_for(category);
+        }
+    }
+}
+
 /// The SDK's name in events and in the `sentry_client` of requests.
 pub const SDK_NAME: &str = "sentry.rust.native";
 
