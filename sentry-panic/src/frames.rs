@@ -65,7 +65,7 @@ pub fn is_panic_entry(frame: &FrameRef<'_>) -> bool {
     if let Some(name) = frame.function {
         let name = without_disambiguators(name);
         let name = name.trim_start_matches('<');
-        if is_catching(&name) {
+        if is_catching(name) {
             return false;
         }
         const PREFIXES: &[&str] = &[

@@ -187,18 +187,18 @@ fn report_for(info: &PanicHookInfo<'_>) -> PanicReport {
 /// The message and payload type: text as it is, a few common value types formatted, and
 /// `Box<dyn Any>` (what std prints) for the rest.
 fn describe_payload(info: &PanicHookInfo<'_>) -> (String, Option<&'static str>) {
-    if let Some(text) = info.payload_as_str() {
-        let ty = if info.payload().is::<String>() {
-            "String"
-        } else {
-            "&str"
-        };
-        return (text.to_owned(), Some(ty));
-    }
     describe_value(info.payload())
 }
 
 fn describe_value(payload: &(dyn Any + Send)) -> (String, Option<&'static str>) {
+    // `PanicHookInfo::payload_as_str` is newer than the MSRV; formatted messages reach the
+    // hook as a `String` already.
+    if let Some(text) = payload.downcast_ref::<&'static str>() {
+        return ((*text).to_owned(), Some("&str"));
+    }
+    if let Some(text) = payload.downcast_ref::<String>() {
+        return (text.clone(), Some("String"));
+    }
     macro_rules! known {
         ($($ty:ty),*) => {
             $(if let Some(value) = payload.downcast_ref::<$ty>() {
@@ -246,6 +246,11 @@ mod tests {
     fn values_of_known_types_are_formatted() {
         assert_eq!(describe_value(&42u32), ("42".into(), Some("u32")));
         assert_eq!(describe_value(&true), ("true".into(), Some("bool")));
+        assert_eq!(describe_value(&"text"), ("text".into(), Some("&str")));
+        assert_eq!(
+            describe_value(&String::from("s")),
+            ("s".into(), Some("String"))
+        );
         struct Opaque;
         assert_eq!(describe_value(&Opaque), ("Box<dyn Any>".into(), None));
     }
@@ -277,7 +282,7 @@ mod tests {
         let depth = || CATCH_DEPTH.with(Cell::get);
         let inner = catch_unwind(|| {
             assert_eq!(depth(), 1);
-            catch_unwind(|| depth()).unwrap()
+            catch_unwind(depth).unwrap()
         });
         assert_eq!(inner.unwrap(), 2);
         assert_eq!(depth(), 0);
