@@ -19,7 +19,7 @@ use crate::envelope::Envelope;
 use crate::options::ClientOptions;
 use crate::protocol::{Breadcrumb, ClientSdkInfo, Contexts, DebugMeta, Event, Thread, Threads};
 use crate::scope::Scope;
-use crate::sender::Sender;
+use crate::sender::{Sender, SharedOutbox};
 use crate::stacktrace::{CapturedBacktrace, InAppRules};
 use crate::stats::{DropCounters, DropReason};
 use crate::transport::Transport;
@@ -76,6 +76,9 @@ pub(crate) struct Processor {
     server_name: Option<String>,
     drops: DropCounters,
     sender: Mutex<Sender>,
+    /// The sender's outbox too, for [`Client::capture_to_outbox`], which must not wait for
+    /// the sender's lock: the worker holds it during a send that may hang.
+    outbox: Arc<SharedOutbox>,
 }
 
 impl std::fmt::Debug for Client {
@@ -102,6 +105,7 @@ impl Client {
             include: options.in_app_include.clone(),
             exclude: options.in_app_exclude.clone(),
         };
+        let outbox = Arc::new(SharedOutbox::new(database));
         let processor = Processor {
             in_app,
             dsn,
@@ -109,7 +113,8 @@ impl Client {
             contexts: OnceLock::new(),
             server_name,
             drops: DropCounters::default(),
-            sender: Mutex::new(Sender::new(transport, database)),
+            sender: Mutex::new(Sender::new(transport, Arc::clone(&outbox))),
+            outbox,
             options,
         };
         let processor = Arc::new(processor);
@@ -164,6 +169,51 @@ impl Client {
                 Uuid::nil()
             }
         }
+    }
+
+    /// Captures an event without the worker's queue, for panics: prepares it on the calling
+    /// thread, keeps its envelope in the outbox, then asks the worker to send the outbox.
+    /// Once this returns the event survives the process ending; [`flush`](Self::flush)
+    /// waits for its delivery. Without an outbox (dry run, unusable directory) the event
+    /// goes to the worker as usual. Returns the id, or nil when the event was dropped.
+    ///
+    /// The envelope is sent by the worker's pass over the outbox, like those of earlier
+    /// runs, and removed once accepted, so this process sends it once.
+    pub(crate) fn capture_to_outbox(&self, event: Event, scope: &Scope) -> Uuid {
+        let id = event.event_id;
+        if !crate::random::sample(self.processor.options.sample_rate) {
+            self.drop_event(id, DropReason::SampleRate, "sample_rate left it out");
+            return Uuid::nil();
+        }
+        let Some(event) = self.processor.prepare_event(event, scope, None) else {
+            sdk_debug!(
+                "dropped event {} (before_send): before_send returned None",
+                id.simple()
+            );
+            return Uuid::nil();
+        };
+        let envelope = self.processor.envelope_for(&event);
+        let job: Box<dyn Job> = match self.processor.outbox.keep(&envelope, &self.processor.drops) {
+            Some(_) => {
+                sdk_debug!("event {} kept in the outbox", id.simple());
+                Box::new(SendPendingJob(Arc::clone(&self.processor)))
+            }
+            None => Box::new(SendJob(Arc::clone(&self.processor), event)),
+        };
+        if let Err(why) = self.worker.submit(job) {
+            // On disk it waits for the next pass or the next start; without an outbox it
+            // is lost like any event the queue refuses.
+            sdk_debug!(
+                "event {}: the worker did not take it ({why:?})",
+                id.simple()
+            );
+        }
+        id
+    }
+
+    /// The rules that mark frames in-app, for stack traces resolved outside the worker.
+    pub(crate) fn in_app(&self) -> &InAppRules {
+        &self.processor.in_app
     }
 
     fn drop_event(&self, id: Uuid, reason: DropReason, why: &str) {
@@ -235,6 +285,24 @@ impl Job for EventJob {
                 id.simple()
             );
         }
+    }
+}
+
+/// Sends what waits in the outbox (an event the panic path stored there).
+struct SendPendingJob(Arc<Processor>);
+
+impl Job for SendPendingJob {
+    fn run(self: Box<Self>) {
+        self.0.retry_pending();
+    }
+}
+
+/// Sends an event prepared elsewhere.
+struct SendJob(Arc<Processor>, Event);
+
+impl Job for SendJob {
+    fn run(self: Box<Self>) {
+        self.0.send_event(&self.1);
     }
 }
 
@@ -360,14 +428,19 @@ impl Processor {
 
     /// Serializes the event into an envelope and delivers it.
     pub(crate) fn send_event(&self, event: &Event) {
+        let envelope = self.envelope_for(event);
+        sdk_debug!("sending event {}", event.event_id.simple());
+        self.sender.lock().send(&envelope, &self.drops);
+    }
+
+    fn envelope_for(&self, event: &Event) -> Envelope {
         let mut envelope = Envelope::from_event(event);
         if let Some(dsn) = &self.dsn {
             envelope.set_dsn(dsn);
         }
         envelope.set_sdk(crate::SDK_NAME, crate::VERSION);
         envelope.set_sent_at(SystemTime::now());
-        sdk_debug!("sending event {}", event.event_id.simple());
-        self.sender.lock().send(&envelope, &self.drops);
+        envelope
     }
 
     /// Sends what waits in the outbox; returns when to try again.
