@@ -211,6 +211,18 @@ impl Client {
         id
     }
 
+    /// Queues a job that does nothing, so that waiting for the queue also waits for the
+    /// worker's first pass over the outbox, which runs before any job: without it a program
+    /// that starts and ends at once (the next start after a crash) would never send what the
+    /// previous run left.
+    fn submit_barrier(&self) {
+        struct Barrier;
+        impl Job for Barrier {
+            fn run(self: Box<Self>) {}
+        }
+        let _ = self.worker.submit(Box::new(Barrier));
+    }
+
     /// The rules that mark frames in-app, for stack traces resolved outside the worker.
     pub(crate) fn in_app(&self) -> &InAppRules {
         &self.processor.in_app
@@ -238,6 +250,7 @@ impl Client {
 
     /// Waits at most `timeout` for every queued event to be sent.
     pub fn flush(&self, timeout: Duration) -> bool {
+        self.submit_barrier();
         let done = self.worker.flush(timeout);
         if !done {
             sdk_debug!("flush: events still pending after {timeout:?}");
@@ -247,6 +260,7 @@ impl Client {
 
     /// Flushes within `timeout` and stops the client; later captures are discarded.
     pub fn close(&self, timeout: Duration) -> bool {
+        self.submit_barrier();
         let done = self.worker.close(timeout);
         sdk_debug!(
             "client closed{}",

@@ -117,7 +117,10 @@ fn assert_panic_event(event: &Value, message: &str, thread: &str) {
             "std::panicking::begin_panic",
             "panic_with_hook",
         ] {
-            assert!(!function.contains(machinery), "{function} left in the trace");
+            assert!(
+                !function.contains(machinery),
+                "{function} left in the trace"
+            );
         }
     }
     if std::env::var_os("PANIC_TEST_PRINT_FRAMES").is_some() {
