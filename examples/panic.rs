@@ -58,11 +58,11 @@ fn main() {
     });
 
     match mode.as_str() {
-        "main" => load_config("/etc/example.toml"),
+        "main" => load_config("/nonexistent/example.toml"),
         "thread" => {
             let worker = std::thread::Builder::new()
                 .name("worker".into())
-                .spawn(|| load_config("/etc/worker.toml"))
+                .spawn(|| load_config("/nonexistent/worker.toml"))
                 .expect("spawn");
             let _ = worker.join();
         }
@@ -71,7 +71,7 @@ fn main() {
             let _ = std::thread::spawn(|| std::panic::panic_any(42u32)).join();
         }
         "caught" => {
-            let result = sentry_core::catch_unwind(|| load_config("/etc/caught.toml"));
+            let result = sentry_core::catch_unwind(|| load_config("/nonexistent/caught.toml"));
             eprintln!("panic: caught: {}", result.is_err());
         }
         _ => {
@@ -83,8 +83,8 @@ fn main() {
 }
 
 fn load_config(path: &str) {
-    let text: Option<String> = None;
-    let text = text.unwrap_or_else(|| panic!("config file {path} is missing"));
+    let text = std::fs::read_to_string(path)
+        .unwrap_or_else(|error| panic!("config file {path} is missing: {error}"));
     eprintln!("{text}");
 }
 
