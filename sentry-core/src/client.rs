@@ -78,6 +78,7 @@ pub(crate) struct Processor {
     sender: Mutex<Sender>,
     /// The sender's outbox too, for [`Client::capture_to_outbox`], which must not wait for
     /// the sender's lock: the worker holds it during a send that may hang.
+    #[cfg_attr(not(feature = "panic"), allow(dead_code))]
     outbox: Arc<SharedOutbox>,
 }
 
@@ -179,6 +180,7 @@ impl Client {
     ///
     /// The envelope is sent by the worker's pass over the outbox, like those of earlier
     /// runs, and removed once accepted, so this process sends it once.
+    #[cfg_attr(not(feature = "panic"), allow(dead_code))]
     pub(crate) fn capture_to_outbox(&self, event: Event, scope: &Scope) -> Uuid {
         let id = event.event_id;
         if !crate::random::sample(self.processor.options.sample_rate) {
@@ -224,6 +226,7 @@ impl Client {
     }
 
     /// The rules that mark frames in-app, for stack traces resolved outside the worker.
+    #[cfg_attr(not(feature = "panic"), allow(dead_code))]
     pub(crate) fn in_app(&self) -> &InAppRules {
         &self.processor.in_app
     }
@@ -303,6 +306,7 @@ impl Job for EventJob {
 }
 
 /// Sends what waits in the outbox (an event the panic path stored there).
+#[cfg_attr(not(feature = "panic"), allow(dead_code))]
 struct SendPendingJob(Arc<Processor>);
 
 impl Job for SendPendingJob {
@@ -312,6 +316,7 @@ impl Job for SendPendingJob {
 }
 
 /// Sends an event prepared elsewhere.
+#[cfg_attr(not(feature = "panic"), allow(dead_code))]
 struct SendJob(Arc<Processor>, Event);
 
 impl Job for SendJob {

@@ -52,6 +52,7 @@ pub(crate) fn current_scope() -> Arc<Scope> {
 /// Like [`current_scope`], but never blocks, for the panic hook: a panic inside
 /// [`configure_scope`] happens while this very thread holds the scope's lock, and waiting
 /// for it would hang the program. `None` when the scope is locked.
+#[cfg_attr(not(feature = "panic"), allow(dead_code))]
 pub(crate) fn try_current_scope() -> Option<Arc<Scope>> {
     let top = LAYERS.try_with(|layers| layers.try_borrow().map(|l| l.last().cloned()));
     match top {
