@@ -1,6 +1,7 @@
 //! The panic hook in this process, with the memory transport: each kind of panic becomes one
 //! event of the expected shape, sent once, and the hook neither hangs nor takes the program
 //! down. Panics that end the process are in `panic_process.rs`.
+#![cfg(feature = "panic")]
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;

@@ -6,6 +6,7 @@
 //!   the abort, or kept on disk and delivered by the next start (`panic -- none`);
 //! - a double panic (a `Drop` panicking while unwinding) in this test binary started again
 //!   as a child: both panics arrive before std aborts, std's closing panic does not.
+#![cfg(feature = "panic")]
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
