@@ -20,7 +20,7 @@ use crate::envelope::Envelope;
 use crate::options::ClientOptions;
 use crate::protocol::{Breadcrumb, ClientSdkInfo, Contexts, DebugMeta, Event, Thread, Threads};
 use crate::scope::Scope;
-use crate::sender::Sender;
+use crate::sender::{Sender, SharedOutbox};
 use crate::stacktrace::{CapturedBacktrace, InAppRules};
 use crate::stats::{DropCounters, DropReason};
 use crate::transport::Transport;
@@ -78,6 +78,10 @@ pub(crate) struct Processor {
     drops: DropCounters,
     sender: Mutex<Sender>,
     closing: Arc<AtomicBool>,
+    /// The sender's outbox too, for [`Client::capture_to_outbox`], which must not wait for
+    /// the sender's lock: the worker holds it during a send that may hang.
+    #[cfg_attr(not(feature = "panic"), allow(dead_code))]
+    outbox: Arc<SharedOutbox>,
 }
 
 impl std::fmt::Debug for Client {
@@ -105,6 +109,7 @@ impl Client {
             exclude: options.in_app_exclude.clone(),
         };
         let closing = Arc::new(AtomicBool::new(false));
+        let outbox = Arc::new(SharedOutbox::new(database));
         let processor = Processor {
             in_app,
             dsn,
@@ -112,7 +117,12 @@ impl Client {
             contexts: OnceLock::new(),
             server_name,
             drops: DropCounters::default(),
-            sender: Mutex::new(Sender::new(transport, database, Arc::clone(&closing))),
+            sender: Mutex::new(Sender::new(
+                transport,
+                Arc::clone(&outbox),
+                Arc::clone(&closing),
+            )),
+            outbox,
             closing,
             options,
         };
@@ -170,6 +180,78 @@ impl Client {
         }
     }
 
+    /// Captures an event without the worker's queue, for panics: prepares it on the calling
+    /// thread, keeps its envelope in the outbox, then asks the worker to send the outbox.
+    /// Once this returns the event survives the process ending; [`flush`](Self::flush)
+    /// waits for its delivery. Without an outbox (dry run, unusable directory) the event
+    /// goes to the worker as usual. Returns the id, or nil when the event was dropped.
+    ///
+    /// The envelope is sent by the worker's pass over the outbox, like those of earlier
+    /// runs, and removed once accepted, so this process sends it once.
+    #[cfg_attr(not(feature = "panic"), allow(dead_code))]
+    pub(crate) fn capture_to_outbox(&self, event: Event, scope: &Scope) -> Uuid {
+        let id = event.event_id;
+        if !crate::random::sample(self.processor.options.sample_rate) {
+            self.drop_event(id, DropReason::SampleRate, "sample_rate left it out");
+            return Uuid::nil();
+        }
+        let Some(event) = self.processor.prepare_event(event, scope, None) else {
+            sdk_debug!(
+                "dropped event {} (before_send): before_send returned None",
+                id.simple()
+            );
+            return Uuid::nil();
+        };
+        let envelope = self.processor.envelope_for(&event);
+        let job: Box<dyn Job> = match self.processor.outbox.keep(&envelope, &self.processor.drops) {
+            Some(_) => {
+                sdk_debug!("event {} kept in the outbox", id.simple());
+                Box::new(SendPendingJob(Arc::clone(&self.processor)))
+            }
+            None => Box::new(SendJob(Arc::clone(&self.processor), event)),
+        };
+        if let Err(why) = self.worker.submit(job) {
+            // On disk it waits for the next pass or the next start; without an outbox it
+            // is lost like any event the queue refuses.
+            sdk_debug!(
+                "event {}: the worker did not take it ({why:?})",
+                id.simple()
+            );
+        }
+        id
+    }
+
+    /// Writes a panic's event to the outbox as it is, without symbol names and without
+    /// `before_send`, when the full preparation did not finish in time. The full event, if
+    /// it finishes later, has the same event id, so the server keeps only one.
+    #[cfg_attr(not(feature = "panic"), allow(dead_code))]
+    pub(crate) fn keep_fallback(&self, event: Event, scope: &Scope) -> bool {
+        let event = self.processor.prepare_without_callbacks(event, scope, None);
+        let envelope = self.processor.envelope_for(&event);
+        self.processor
+            .outbox
+            .keep(&envelope, &self.processor.drops)
+            .is_some()
+    }
+
+    /// Queues a job that does nothing, so that waiting for the queue also waits for the
+    /// worker's first pass over the outbox, which runs before any job: without it a program
+    /// that starts and ends at once (the next start after a crash) would never send what the
+    /// previous run left.
+    fn submit_barrier(&self) {
+        struct Barrier;
+        impl Job for Barrier {
+            fn run(self: Box<Self>) {}
+        }
+        let _ = self.worker.submit(Box::new(Barrier));
+    }
+
+    /// The rules that mark frames in-app, for stack traces resolved outside the worker.
+    #[cfg_attr(not(feature = "panic"), allow(dead_code))]
+    pub(crate) fn in_app(&self) -> &InAppRules {
+        &self.processor.in_app
+    }
+
     fn drop_event(&self, id: Uuid, reason: DropReason, why: &str) {
         self.processor.drops.record(reason);
         sdk_debug!("dropped event {} ({}): {why}", id.simple(), reason.as_str());
@@ -192,6 +274,7 @@ impl Client {
 
     /// Waits at most `timeout` for every queued event to be sent.
     pub fn flush(&self, timeout: Duration) -> bool {
+        self.submit_barrier();
         let done = self.worker.flush(timeout);
         if !done {
             sdk_debug!("flush: events still pending after {timeout:?}");
@@ -204,6 +287,7 @@ impl Client {
     /// Most of `timeout` goes to sending; in the last part, what is still queued is only
     /// written to the outbox (fast), so it is sent on the next start rather than lost.
     pub fn close(&self, timeout: Duration) -> bool {
+        self.submit_barrier();
         let keep_time = (timeout / 5).min(Duration::from_millis(500));
         let mut done = self.worker.flush(timeout - keep_time);
         if !done {
@@ -254,21 +338,54 @@ impl Job for EventJob {
     }
 }
 
+/// Sends what waits in the outbox (an event the panic path stored there).
+#[cfg_attr(not(feature = "panic"), allow(dead_code))]
+struct SendPendingJob(Arc<Processor>);
+
+impl Job for SendPendingJob {
+    fn run(self: Box<Self>) {
+        self.0.retry_pending();
+    }
+}
+
+/// Sends an event prepared elsewhere.
+#[cfg_attr(not(feature = "panic"), allow(dead_code))]
+struct SendJob(Arc<Processor>, Event);
+
+impl Job for SendJob {
+    fn run(self: Box<Self>) {
+        self.0.send_event(&self.1);
+    }
+}
+
 impl Processor {
     /// Everything between capture and serialization. `None` when `before_send` dropped it.
     pub(crate) fn prepare_event(
         &self,
-        mut event: Event,
+        event: Event,
         scope: &Scope,
         trace: Option<(CapturedBacktrace, TraceTarget)>,
     ) -> Option<Event> {
+        let event = self.prepare_without_callbacks(event, scope, trace);
+        self.before_send(event)
+    }
+
+    /// Everything `prepare_event` does except calling back into user code: for an event
+    /// that must be written from a thread where user code may not run (a panic whose
+    /// deadline passed).
+    pub(crate) fn prepare_without_callbacks(
+        &self,
+        mut event: Event,
+        scope: &Scope,
+        trace: Option<(CapturedBacktrace, TraceTarget)>,
+    ) -> Event {
         scope.apply_to_event(&mut event);
         self.apply_defaults(&mut event);
         if let Some((backtrace, target)) = trace {
             self.attach_trace(&mut event, &backtrace, target);
         }
         self.attach_debug_images(&mut event);
-        self.before_send(event)
+        event
     }
 
     fn apply_defaults(&self, event: &mut Event) {
@@ -376,14 +493,19 @@ impl Processor {
 
     /// Serializes the event into an envelope and delivers it.
     pub(crate) fn send_event(&self, event: &Event) {
+        let envelope = self.envelope_for(event);
+        sdk_debug!("sending event {}", event.event_id.simple());
+        self.sender.lock().send(&envelope, &self.drops);
+    }
+
+    fn envelope_for(&self, event: &Event) -> Envelope {
         let mut envelope = Envelope::from_event(event);
         if let Some(dsn) = &self.dsn {
             envelope.set_dsn(dsn);
         }
         envelope.set_sdk(crate::SDK_NAME, crate::VERSION);
         envelope.set_sent_at(SystemTime::now());
-        sdk_debug!("sending event {}", event.event_id.simple());
-        self.sender.lock().send(&envelope, &self.drops);
+        envelope
     }
 
     /// Sends what waits in the outbox; returns when to try again.

@@ -45,6 +45,7 @@ mod hub;
 mod init;
 mod options;
 mod outbox;
+mod panic;
 mod random;
 mod rate_limits;
 mod scope;
@@ -58,6 +59,7 @@ pub use client::Client;
 pub use hub::{ScopeGuard, add_breadcrumb, configure_scope, push_scope, with_scope};
 pub use init::{ClientInitGuard, InitError, close, flush, init, try_init};
 pub use options::{BeforeBreadcrumb, BeforeSend, ClientOptions, TransportFactory};
+pub use panic::{PanicCapture, catch_unwind};
 pub use scope::Scope;
 pub use stats::DropReason;
 pub use uuid::Uuid;
@@ -66,7 +68,11 @@ pub use uuid::Uuid;
 #[doc(hidden)]
 pub mod __fuzz {
     /// Feeds one response's rate-limit headers to the parser and the limit bookkeeping.
-    pub fn rate_limit_headers(status: Option<u16>, rate_limits: Option<&str>, retry_after: Option<&str>) {
+    pub fn rate_limit_headers(
+        status: Option<u16>,
+        rate_limits: Option<&str>,
+        retry_after: Option<&str>,
+    ) {
         let mut limits = crate::rate_limits::RateLimits::default();
         limits.update(status, rate_limits, retry_after);
         for category in crate::rate_limits::KNOWN_CATEGORIES {

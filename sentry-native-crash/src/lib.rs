@@ -117,6 +117,17 @@ pub fn ensure_alt_stack_for_current_thread() -> Result<(), InstallError> {
     imp::ensure_alt_stack_for_current_thread()
 }
 
+/// Makes the calling thread's next SIGABRT write no report, because it is already reported
+/// another way: the SDK's panic hook calls it when the process aborts right after a panic
+/// (`panic = "abort"`, a double panic), so that one failure is one event.
+///
+/// Only the calling thread's next SIGABRT is affected; it still ends the process as usual,
+/// and a crash of any other thread is reported. Async-signal-safe; a no-op where
+/// [`is_supported`] is false.
+pub fn suppress_next_abort() {
+    imp::suppress_next_abort()
+}
+
 /// Replaces the scope snapshot written into reports (opaque bytes, e.g. the serialized scope).
 ///
 /// Safe to call from any thread at any time, also while another thread crashes: the handler
