@@ -139,8 +139,13 @@ fn is_machinery(frame: &Frame) -> bool {
         .iter()
         .any(|prefix| name.starts_with(prefix));
     let path = frame.abs_path.as_deref().unwrap_or("");
-    let by_path = path.starts_with("/rustc/") || path.contains("/anyhow-");
-    by_name || by_path
+    by_name || path.starts_with("/rustc/") || is_anyhow_source(path)
+}
+
+/// Whether `path` is in anyhow's downloaded source: `.../anyhow-1.0.98/src/...`.
+fn is_anyhow_source(path: &str) -> bool {
+    path.match_indices("/anyhow-")
+        .any(|(at, found)| path[at + found.len()..].starts_with(|c: char| c.is_ascii_digit()))
 }
 
 /// Parses the alternate display of a `std::backtrace::Backtrace` into frames, newest
@@ -271,6 +276,10 @@ mod tests {
         let frames = parse_backtrace(FULL);
         let trimmed: Vec<_> = frames.iter().skip_while(|f| is_machinery(f)).collect();
         assert_eq!(trimmed[0].function.as_deref(), Some("my_app::inner"));
+        assert!(is_anyhow_source(
+            "/r/src/index.crates.io-1/anyhow-1.0.104/src/lib.rs"
+        ));
+        assert!(!is_anyhow_source("/home/me/anyhow-demo/src/main.rs"));
     }
 
     #[test]
