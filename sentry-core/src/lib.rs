@@ -75,7 +75,7 @@ pub const USER_AGENT: &str = concat!("sentry.rust.native/", env!("CARGO_PKG_VERS
 ///
 /// A library cannot see the package name of the program that uses it, so the SDK cannot
 /// fill in the release by itself: the macro expands at the call site, where Cargo's
-/// `CARGO_PKG_NAME` and `CARGO_PKG_VERSION` are the application's. [`init!`] uses it.
+/// `CARGO_PKG_NAME` and `CARGO_PKG_VERSION` are the application's. [`init_with_release!`] uses it.
 ///
 /// ```
 /// let options = sentry_core::ClientOptions::new().release(sentry_core::release_name!());
@@ -99,13 +99,13 @@ macro_rules! release_name {
 /// DSN), or none for all defaults, and returns the same guard.
 ///
 /// ```
-/// let _guard = sentry_core::init!(sentry_core::ClientOptions::new().dry_run(false));
+/// let _guard = sentry_core::init_with_release!(sentry_core::ClientOptions::new().dry_run(false));
 /// // Events now carry `release: "<your package>@<your version>"` unless SENTRY_RELEASE is set.
 /// ```
 #[macro_export]
-macro_rules! init {
+macro_rules! init_with_release {
     () => {
-        $crate::init!($crate::ClientOptions::new())
+        $crate::init_with_release!($crate::ClientOptions::new())
     };
     ($options:expr $(,)?) => {{
         // The environment is applied first so that SENTRY_RELEASE wins over the default.

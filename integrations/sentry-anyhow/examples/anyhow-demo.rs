@@ -16,7 +16,8 @@ fn load_settings() -> anyhow::Result<u16> {
 
 fn main() {
     let dry_run = std::env::var("SENTRY_DSN").is_err();
-    let _guard = sentry_core::init!(sentry_core::ClientOptions::new().dry_run(dry_run));
+    let _guard =
+        sentry_core::init_with_release!(sentry_core::ClientOptions::new().dry_run(dry_run));
     if let Err(error) = load_settings() {
         eprintln!("error: {error:#}");
         sentry_anyhow::capture_anyhow(&error);

@@ -7,7 +7,8 @@ use log::LevelFilter;
 
 fn main() {
     let dry_run = std::env::var("SENTRY_DSN").is_err();
-    let _guard = sentry_core::init!(sentry_core::ClientOptions::new().dry_run(dry_run));
+    let _guard =
+        sentry_core::init_with_release!(sentry_core::ClientOptions::new().dry_run(dry_run));
 
     let console = env_logger::Builder::new()
         .filter_level(LevelFilter::Info)

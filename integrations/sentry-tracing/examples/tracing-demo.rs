@@ -7,7 +7,8 @@ use tracing_subscriber::prelude::*;
 
 fn main() {
     let dry_run = std::env::var("SENTRY_DSN").is_err();
-    let _guard = sentry_core::init!(sentry_core::ClientOptions::new().dry_run(dry_run));
+    let _guard =
+        sentry_core::init_with_release!(sentry_core::ClientOptions::new().dry_run(dry_run));
     tracing_subscriber::registry()
         .with(sentry_tracing::layer())
         .init();

@@ -15,7 +15,7 @@ use std::time::Duration;
 use sentry_core::protocol::Level;
 
 fn main() {
-    let guard = sentry_core::init!(sentry_core::ClientOptions::new());
+    let guard = sentry_core::init_with_release!(sentry_core::ClientOptions::new());
     sentry_core::capture_message("crashy-app: this message was left behind", Level::Warning);
     // The send fails (nothing listens), so the message waits in the outbox on disk.
     sentry_core::flush(Duration::from_secs(2));
