@@ -53,6 +53,7 @@
 
 mod config;
 mod format;
+mod process;
 mod reader;
 
 #[cfg(all(
@@ -81,6 +82,7 @@ pub use config::{
     HandlerConfig, InstallError, MAX_FRAMES_LIMIT, MIN_ALT_STACK_SIZE, SnapshotError,
 };
 pub use format::{REPORT_EXTENSION, TEMP_EXTENSION, signal_name};
+pub use process::{die_by_signal, forward_signals, send_signal};
 pub use reader::{
     CrashReport, MAX_REPORT_BYTES, ReportError, StackWalk, describe, parse_report, pending_reports,
     read_report,
