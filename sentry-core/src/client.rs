@@ -13,9 +13,12 @@ use std::time::{Duration, SystemTime};
 use parking_lot::Mutex;
 use uuid::Uuid;
 
+use crate::client_report::ClientReports;
 use crate::debug::{sdk_debug, sdk_warn};
 use crate::dsn::Dsn;
 use crate::envelope::Envelope;
+use crate::noise::Noise;
+use crate::noise::loop_guard::Window;
 use crate::options::ClientOptions;
 use crate::protocol::{Breadcrumb, ClientSdkInfo, Contexts, DebugMeta, Event, Thread, Threads};
 use crate::scope::Scope;
@@ -76,6 +79,8 @@ pub(crate) struct Processor {
     server_name: Option<String>,
     drops: DropCounters,
     sender: Mutex<Sender>,
+    noise: Noise,
+    reports: ClientReports,
 }
 
 impl std::fmt::Debug for Client {
@@ -110,13 +115,13 @@ impl Client {
             server_name,
             drops: DropCounters::default(),
             sender: Mutex::new(Sender::new(transport, database)),
+            noise: Noise::new(&options),
+            reports: ClientReports::new(options.send_client_reports),
             options,
         };
         let processor = Arc::new(processor);
         let ticking = Arc::clone(&processor);
-        let worker = Worker::start(processor.options.queue_size, move || {
-            ticking.retry_pending()
-        })?;
+        let worker = Worker::start(processor.options.queue_size, move || ticking.tick())?;
         Ok(Client { processor, worker })
     }
 
@@ -143,11 +148,20 @@ impl Client {
             self.drop_event(id, DropReason::SampleRate, "sample_rate left it out");
             return Uuid::nil();
         }
+        let addresses = trace.as_ref().map(|(backtrace, _)| backtrace.addresses());
+        let window = match self.processor.noise.admit(&event, addresses) {
+            Ok(window) => window,
+            Err(why) => {
+                self.drop_event(id, DropReason::EventProcessor, why);
+                return Uuid::nil();
+            }
+        };
         let job = EventJob {
             processor: Arc::clone(&self.processor),
             event,
             scope,
             trace,
+            window,
         };
         match self.worker.submit(Box::new(job)) {
             Ok(()) => id,
@@ -166,9 +180,16 @@ impl Client {
         }
     }
 
-    fn drop_event(&self, id: Uuid, reason: DropReason, why: &str) {
-        self.processor.drops.record(reason);
-        sdk_debug!("dropped event {} ({}): {why}", id.simple(), reason.as_str());
+    fn drop_event(&self, id: Uuid, reason: DropReason, why: impl std::fmt::Display) {
+        self.processor.drop_event(id, reason, why);
+    }
+
+    /// Asks the worker to send parked events and a client report now.
+    fn release_all(&self) {
+        let job = ReleaseJob(Arc::clone(&self.processor));
+        if let Err(why) = self.worker.submit(Box::new(job)) {
+            sdk_debug!("parked events and counts not sent now: the worker refused ({why:?})");
+        }
     }
 
     /// Applies `before_breadcrumb`; a callback that panics keeps the breadcrumb as it was.
@@ -188,6 +209,7 @@ impl Client {
 
     /// Waits at most `timeout` for every queued event to be sent.
     pub fn flush(&self, timeout: Duration) -> bool {
+        self.release_all();
         let done = self.worker.flush(timeout);
         if !done {
             sdk_debug!("flush: events still pending after {timeout:?}");
@@ -197,6 +219,7 @@ impl Client {
 
     /// Flushes within `timeout` and stops the client; later captures are discarded.
     pub fn close(&self, timeout: Duration) -> bool {
+        self.release_all();
         let done = self.worker.close(timeout);
         sdk_debug!(
             "client closed{}",
@@ -216,6 +239,8 @@ struct EventJob {
     event: Event,
     scope: Arc<Scope>,
     trace: Option<(CapturedBacktrace, TraceTarget)>,
+    /// The loop guard's window the event opened: it is sent when the window closes.
+    window: Option<Arc<Window>>,
 }
 
 impl Job for EventJob {
@@ -225,16 +250,27 @@ impl Job for EventJob {
             event,
             scope,
             trace,
+            window,
         } = *self;
-        let id = event.event_id;
         if let Some(event) = processor.prepare_event(event, &scope, trace) {
-            processor.send_event(&event);
-        } else {
-            sdk_debug!(
-                "dropped event {} (before_send): before_send returned None",
-                id.simple()
-            );
+            let now = match window {
+                Some(window) => processor.noise.park(event, window),
+                None => Some(event),
+            };
+            if let Some(event) = now {
+                processor.send_event(&event);
+            }
         }
+    }
+}
+
+/// Sends every parked event and a client report, for flush and close.
+struct ReleaseJob(Arc<Processor>);
+
+impl Job for ReleaseJob {
+    fn run(self: Box<Self>) {
+        self.0.release_parked(true);
+        self.0.send_client_report(true);
     }
 }
 
@@ -246,13 +282,31 @@ impl Processor {
         scope: &Scope,
         trace: Option<(CapturedBacktrace, TraceTarget)>,
     ) -> Option<Event> {
+        // Events captured through `Client::capture` passed this on the calling thread; this
+        // is for those prepared by other paths.
+        if let Some(why) = self.noise.ignored(&event) {
+            self.drop_event(event.event_id, DropReason::EventProcessor, why);
+            return None;
+        }
         scope.apply_to_event(&mut event);
         self.apply_defaults(&mut event);
         if let Some((backtrace, target)) = trace {
             self.attach_trace(&mut event, &backtrace, target);
         }
         self.attach_debug_images(&mut event);
-        self.before_send(event)
+        if let Err(why) = self.noise.filter_prepared(&mut event) {
+            self.drop_event(event.event_id, DropReason::EventProcessor, why);
+            return None;
+        }
+        let mut event = self.before_send(event)?;
+        // After before_send, so that what the callback added is scrubbed and trimmed too.
+        self.noise.finish(&mut event);
+        Some(event)
+    }
+
+    fn drop_event(&self, id: Uuid, reason: DropReason, why: impl std::fmt::Display) {
+        self.drops.record(reason);
+        sdk_debug!("dropped event {} ({}): {why}", id.simple(), reason.as_str());
     }
 
     fn apply_defaults(&self, event: &mut Event) {
@@ -345,7 +399,7 @@ impl Processor {
         match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| callback(event))) {
             Ok(Some(event)) => Some(event),
             Ok(None) => {
-                self.drops.record(DropReason::BeforeSend);
+                self.drop_event(id, DropReason::BeforeSend, "before_send returned None");
                 None
             }
             Err(_) => {
@@ -373,6 +427,43 @@ impl Processor {
     /// Sends what waits in the outbox; returns when to try again.
     fn retry_pending(&self) -> Option<Duration> {
         self.sender.lock().retry_pending(&self.drops)
+    }
+
+    /// The worker's periodic work: parked events whose window closed, a client report when
+    /// due, the outbox. Returns when to come back.
+    fn tick(&self) -> Option<Duration> {
+        let parked = self.release_parked(false);
+        self.send_client_report(false);
+        let report = self.reports.next_due(&self.drops);
+        let retry = self.retry_pending();
+        [parked, report, retry].into_iter().flatten().min()
+    }
+
+    /// Sends the parked events whose window closed (all when `force`); returns how long
+    /// until the next window closes.
+    fn release_parked(&self, force: bool) -> Option<Duration> {
+        let (events, next) = self.noise.release(force);
+        for event in &events {
+            self.send_event(event);
+        }
+        next
+    }
+
+    /// Sends the counts of dropped events, when there are some and a report is due.
+    fn send_client_report(&self, force: bool) {
+        let Some(payload) = self.reports.take(&self.drops, force) else {
+            return;
+        };
+        let mut envelope = Envelope::new();
+        envelope.add_item("client_report", payload);
+        if let Some(dsn) = &self.dsn {
+            envelope.set_dsn(dsn);
+        }
+        envelope.set_sdk(crate::SDK_NAME, crate::VERSION);
+        envelope.set_sent_at(SystemTime::now());
+        sdk_debug!("sending a client report");
+        // A report that fails is not counted as a drop: that would only make another one.
+        self.sender.lock().send(&envelope, &DropCounters::default());
     }
 }
 
