@@ -166,3 +166,63 @@ fn filtered_events_never_arrive_and_secrets_arrive_filtered() {
     assert_all_relay_valid(&events);
     assert_eq!(reported(&project), [("event_processor".to_owned(), 1)]);
 }
+
+/// Builds the demo (`examples/demo.rs`) and returns its executable.
+fn build_demo() -> std::path::PathBuf {
+    let output = std::process::Command::new(env!("CARGO"))
+        .args(["build", "-q", "-p", "sentry-examples", "--example", "demo"])
+        .arg("--message-format=json-render-diagnostics")
+        .current_dir(e2e::workspace_root())
+        .output()
+        .expect("cargo runs");
+    assert!(
+        output.status.success(),
+        "building the demo failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8_lossy(&output.stdout)
+        .lines()
+        .filter_map(|line| serde_json::from_str::<Value>(line).ok())
+        .filter(|message| message["target"]["name"] == "demo")
+        .find_map(|message| message["executable"].as_str().map(Into::into))
+        .expect("cargo names the demo's executable")
+}
+
+/// What a newcomer sees: the demo's secrets arrive filtered and its loop as one event.
+#[test]
+fn the_demo_sends_no_secret_and_its_loop_as_one_event() {
+    let project = Bugsink::shared().new_project("noise-demo");
+    let database = e2e::target_dir().join(format!("e2e-noise-demo-db-{}", std::process::id()));
+    let output = std::process::Command::new(build_demo())
+        .env("SENTRY_DSN", project.dsn())
+        .env("SENTRY_DATABASE_PATH", &database)
+        .env_remove("SENTRY_DRY_RUN")
+        .output()
+        .expect("the demo runs");
+    let _ = std::fs::remove_dir_all(&database);
+    assert!(output.status.success(), "{output:?}");
+
+    let events = project.wait_for_events(4, WAIT);
+    assert_eq!(events.len(), 4, "{events:#?}");
+    assert_all_relay_valid(&events);
+    let stored = serde_json::to_string(&events).unwrap();
+    for secret in [
+        "correct horse",
+        "tok_live_4f9a8b7c6d5e",
+        "eyJhbGciOiJIUzI1NiJ9",
+        "s3cr3t-pa55",
+    ] {
+        assert!(!stored.contains(secret), "{secret} reached the server");
+    }
+    let looped: Vec<_> = events
+        .iter()
+        .filter(|e| {
+            e["exception"]["values"][1]["value"]
+                .as_str()
+                .is_some_and(|v| v.contains("hot-loop"))
+        })
+        .collect();
+    assert_eq!(looped.len(), 1, "{events:#?}");
+    assert_eq!(looped[0]["extra"][REPEAT_COUNT_KEY], 999);
+    assert_eq!(reported(&project), [("event_processor".to_owned(), 999)]);
+}
