@@ -149,7 +149,11 @@ impl Client {
             return Uuid::nil();
         }
         let addresses = trace.as_ref().map(|(backtrace, _)| backtrace.addresses());
-        let window = match self.processor.noise.admit(&event, addresses) {
+        let window = match self
+            .processor
+            .noise
+            .admit(&event, scope.fingerprint(), addresses)
+        {
             Ok(window) => window,
             Err(why) => {
                 self.drop_event(id, DropReason::EventProcessor, why);

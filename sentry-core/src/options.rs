@@ -88,6 +88,11 @@ pub struct ClientOptions {
     /// same error many times a second sends it once per window, with the number of
     /// repeats held back in `extra.repeat_count`. The sent event leaves when its window
     /// closes (or at a flush or shutdown), so events arrive up to one window late.
+    ///
+    /// Repeats are recognised on the calling thread by message, outermost error type and
+    /// value, fingerprint and, with [`attach_stacktrace`](Self::attach_stacktrace), the
+    /// place in the code; without a stack trace the same message raised from two places
+    /// within one window counts as one error.
     pub dedupe: bool,
     /// The time window of [`dedupe`](Self::dedupe).
     pub repeat_window: Duration,

@@ -118,15 +118,24 @@ impl LoopGuard {
 }
 
 /// The cheap identity of an event on the calling thread: message, outermost exception
-/// type and value, fingerprint, and the captured instruction addresses.
-pub(crate) fn key(event: &Event, addresses: Option<&[u64]>) -> u64 {
+/// type and value, fingerprint (the event's own, else the scope's), and the captured
+/// instruction addresses.
+pub(crate) fn key(
+    event: &Event,
+    scope_fingerprint: Option<&[String]>,
+    addresses: Option<&[u64]>,
+) -> u64 {
     let mut hasher = std::collections::hash_map::DefaultHasher::new();
     event.message.hash(&mut hasher);
     if let Some(outermost) = event.exception.as_ref().and_then(|e| e.values.last()) {
         outermost.ty.hash(&mut hasher);
         outermost.value.hash(&mut hasher);
     }
-    event.fingerprint.hash(&mut hasher);
+    if event.fingerprint.is_empty() {
+        scope_fingerprint.hash(&mut hasher);
+    } else {
+        event.fingerprint.hash(&mut hasher);
+    }
     addresses.hash(&mut hasher);
     hasher.finish()
 }
@@ -192,8 +201,10 @@ mod tests {
             message: Some("b".into()),
             ..Event::default()
         };
-        assert_eq!(key(&a, None), key(&a.clone(), None));
-        assert_ne!(key(&a, None), key(&b, None));
-        assert_ne!(key(&a, Some(&[1, 2])), key(&a, Some(&[1, 3])));
+        assert_eq!(key(&a, None, None), key(&a.clone(), None, None));
+        assert_ne!(key(&a, None, None), key(&b, None, None));
+        assert_ne!(key(&a, None, Some(&[1, 2])), key(&a, None, Some(&[1, 3])));
+        let scoped = ["db".to_owned()];
+        assert_ne!(key(&a, None, None), key(&a, Some(&scoped), None));
     }
 }

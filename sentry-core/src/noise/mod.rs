@@ -114,6 +114,7 @@ impl Noise {
     pub(crate) fn admit(
         &self,
         event: &Event,
+        scope_fingerprint: Option<&[String]>,
         addresses: Option<&[u64]>,
     ) -> Result<Option<Arc<Window>>, Rejection<'_>> {
         if let Some(pattern) = self.ignore.matching(event) {
@@ -122,7 +123,8 @@ impl Noise {
         let Some(guard) = &self.loop_guard else {
             return Ok(None);
         };
-        match guard.admit(loop_guard::key(event, addresses), event.timestamp) {
+        let key = loop_guard::key(event, scope_fingerprint, addresses);
+        match guard.admit(key, event.timestamp) {
             Admission::Open(window) => Ok(Some(window)),
             Admission::Held(held) => Err(Rejection::Repeat { held }),
         }
@@ -159,6 +161,10 @@ impl Noise {
     /// Keeps `event` until `window` closes. Returns the oldest parked event, with its
     /// count so far, when too many are parked: it is to be sent now.
     pub(crate) fn park(&self, event: Event, window: Arc<Window>) -> Option<Event> {
+        crate::debug::sdk_debug!(
+            "event {} is sent when its repeat window closes",
+            event.event_id.simple()
+        );
         let mut parked = self.parked.lock();
         parked.push(Parked { event, window });
         if parked.len() <= self.max_parked {
@@ -232,12 +238,12 @@ mod tests {
     fn a_burst_is_one_event_with_its_repeat_count() {
         let noise = Noise::new(&ClientOptions::new());
         let first = message("boom");
-        let window = noise.admit(&first, None).unwrap().expect("a window");
+        let window = noise.admit(&first, None, None).unwrap().expect("a window");
         for _ in 0..999 {
             let mut repeat = message("boom");
             repeat.timestamp = first.timestamp;
             assert!(matches!(
-                noise.admit(&repeat, None),
+                noise.admit(&repeat, None, None),
                 Err(Rejection::Repeat { .. })
             ));
         }
@@ -257,7 +263,7 @@ mod tests {
         let mut early = Vec::new();
         for n in 0..5 {
             let event = message(&format!("error {n}"));
-            let window = noise.admit(&event, None).unwrap().unwrap();
+            let window = noise.admit(&event, None, None).unwrap().unwrap();
             early.extend(noise.park(event, window));
         }
         let messages: Vec<_> = early.iter().map(|e| e.message.clone().unwrap()).collect();
@@ -269,7 +275,10 @@ mod tests {
     fn with_dedupe_off_nothing_is_held() {
         let noise = Noise::new(&ClientOptions::new().dedupe(false));
         for _ in 0..3 {
-            assert!(matches!(noise.admit(&message("boom"), None), Ok(None)));
+            assert!(matches!(
+                noise.admit(&message("boom"), None, None),
+                Ok(None)
+            ));
         }
     }
 }
