@@ -7,6 +7,7 @@
 //! debug images, `before_send`, serialization and the network all happen on the worker.
 
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::time::{Duration, SystemTime};
 
@@ -81,6 +82,7 @@ pub(crate) struct Processor {
     sender: Mutex<Sender>,
     noise: Noise,
     reports: ClientReports,
+    closing: Arc<AtomicBool>,
 }
 
 impl std::fmt::Debug for Client {
@@ -107,6 +109,7 @@ impl Client {
             include: options.in_app_include.clone(),
             exclude: options.in_app_exclude.clone(),
         };
+        let closing = Arc::new(AtomicBool::new(false));
         let processor = Processor {
             in_app,
             dsn,
@@ -114,7 +117,8 @@ impl Client {
             contexts: OnceLock::new(),
             server_name,
             drops: DropCounters::default(),
-            sender: Mutex::new(Sender::new(transport, database)),
+            sender: Mutex::new(Sender::new(transport, database, Arc::clone(&closing))),
+            closing,
             noise: Noise::new(&options),
             reports: ClientReports::new(options.send_client_reports),
             options,
@@ -188,8 +192,10 @@ impl Client {
         self.processor.drop_event(id, reason, why);
     }
 
-    /// Asks the worker to send parked events and a client report now.
-    fn release_all(&self) {
+    /// Asks the worker to send parked events and a client report now, and to park nothing
+    /// for `timeout`.
+    fn release_all(&self, timeout: Duration) {
+        self.processor.noise.force_for(timeout);
         let job = ReleaseJob(Arc::clone(&self.processor));
         if let Err(why) = self.worker.submit(Box::new(job)) {
             sdk_debug!("parked events and counts not sent now: the worker refused ({why:?})");
@@ -213,7 +219,7 @@ impl Client {
 
     /// Waits at most `timeout` for every queued event to be sent.
     pub fn flush(&self, timeout: Duration) -> bool {
-        self.release_all();
+        self.release_all(timeout);
         let done = self.worker.flush(timeout);
         if !done {
             sdk_debug!("flush: events still pending after {timeout:?}");
@@ -222,9 +228,21 @@ impl Client {
     }
 
     /// Flushes within `timeout` and stops the client; later captures are discarded.
+    ///
+    /// Most of `timeout` goes to sending; in the last part, what is still queued is only
+    /// written to the outbox (fast), so it is sent on the next start rather than lost.
     pub fn close(&self, timeout: Duration) -> bool {
-        self.release_all();
-        let done = self.worker.close(timeout);
+        self.release_all(timeout);
+        let keep_time = (timeout / 5).min(Duration::from_millis(500));
+        let mut done = self.worker.flush(timeout - keep_time);
+        if !done {
+            self.processor.closing.store(true, Ordering::Release);
+            done = self.worker.flush(keep_time);
+        }
+        self.worker.close(Duration::ZERO);
+        // A worker that ends promptly releases the outbox's lock now, so a client created
+        // next in this process adopts what this one kept.
+        self.worker.wait_for_exit(Duration::from_millis(100));
         sdk_debug!(
             "client closed{}",
             if done {

@@ -48,6 +48,7 @@ mod noise;
 mod options;
 mod outbox;
 mod random;
+mod rate_limits;
 mod scope;
 mod sender;
 mod stats;
@@ -64,6 +65,23 @@ pub use options::{BeforeBreadcrumb, BeforeSend, ClientOptions, TransportFactory}
 pub use scope::Scope;
 pub use stats::DropReason;
 pub use uuid::Uuid;
+
+/// Entry points for the fuzz targets in `fuzz/`; not part of the API.
+#[doc(hidden)]
+pub mod __fuzz {
+    /// Feeds one response's rate-limit headers to the parser and the limit bookkeeping.
+    pub fn rate_limit_headers(
+        status: Option<u16>,
+        rate_limits: Option<&str>,
+        retry_after: Option<&str>,
+    ) {
+        let mut limits = crate::rate_limits::RateLimits::default();
+        limits.update(status, rate_limits, retry_after);
+        for category in crate::rate_limits::KNOWN_CATEGORIES {
+            let _ = limits.limited_for(category);
+        }
+    }
+}
 
 /// The SDK's name in events and in the `sentry_client` of requests.
 pub const SDK_NAME: &str = "sentry.rust.native";

@@ -6,11 +6,14 @@
 //! the outbox oldest first. What the previous run of the program left is sent the same way.
 
 use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use crate::debug::{sdk_debug, sdk_warn};
 use crate::envelope::Envelope;
 use crate::outbox::{Entry, Limits, Outbox};
+use crate::rate_limits::{RateLimits, category_of};
 use crate::stats::{DropCounters, DropReason};
 use crate::transport::{Delivery, Transport};
 
@@ -25,6 +28,11 @@ pub(crate) struct Sender {
     database: Option<PathBuf>,
     outbox: Option<Outbox>,
     backoff: Option<(Instant, Duration)>,
+    limits: RateLimits,
+    /// Set when the client's shutdown time is nearly up: from then on envelopes only go to
+    /// the outbox, which is fast, so everything still queued is kept for the next start
+    /// instead of waiting on the network.
+    closing: Arc<AtomicBool>,
 }
 
 /// How one attempt ended, for the caller's bookkeeping.
@@ -35,12 +43,18 @@ enum Attempt {
 
 impl Sender {
     /// A sender with an outbox under `database`, or none.
-    pub(crate) fn new(transport: Box<dyn Transport>, database: Option<PathBuf>) -> Self {
+    pub(crate) fn new(
+        transport: Box<dyn Transport>,
+        database: Option<PathBuf>,
+        closing: Arc<AtomicBool>,
+    ) -> Self {
         Sender {
             transport,
             database,
             outbox: None,
             backoff: None,
+            limits: RateLimits::default(),
+            closing,
         }
     }
 
@@ -68,7 +82,30 @@ impl Sender {
     /// Keeps an envelope in the outbox and sends it unless the server is backed off.
     pub(crate) fn send(&mut self, envelope: &Envelope, drops: &DropCounters) {
         self.open_outbox();
+        if !envelope.items().is_empty()
+            && envelope
+                .items()
+                .iter()
+                .all(|item| self.is_limited(item.item_type()))
+        {
+            // Everything in it is rate limited: count it without touching the disk.
+            for item in envelope.items() {
+                drops.record(DropReason::RateLimitBackoff);
+                sdk_debug!(
+                    "{} dropped (ratelimit_backoff): rate limit in force",
+                    item.item_type()
+                );
+            }
+            return;
+        }
         let entry = self.keep(envelope, drops);
+        if self.closing.load(Ordering::Acquire) {
+            if entry.is_none() {
+                drops.record(DropReason::NetworkError);
+                sdk_debug!("envelope dropped (network_error): shutting down and no outbox");
+            }
+            return;
+        }
         if self.backing_off() {
             if entry.is_none() {
                 drops.record(DropReason::NetworkError);
@@ -89,8 +126,8 @@ impl Sender {
         match outbox.store(&envelope.to_bytes()) {
             Ok((entry, evicted)) => {
                 for old in evicted {
-                    drops.record(DropReason::QueueOverflow);
-                    sdk_debug!("outbox full: evicted {} (queue_overflow)", old.name());
+                    drops.record(DropReason::CacheOverflow);
+                    sdk_debug!("outbox full: evicted {} (cache_overflow)", old.name());
                 }
                 Some(entry)
             }
@@ -116,7 +153,47 @@ impl Sender {
         entry: Option<&Entry>,
         drops: &DropCounters,
     ) -> Attempt {
+        let allowed;
+        let mut envelope = envelope;
+        if envelope
+            .items()
+            .iter()
+            .any(|item| self.is_limited(item.item_type()))
+        {
+            let mut kept = envelope.clone();
+            kept.retain_items(|item| {
+                let limited = self.is_limited(item.item_type());
+                if limited {
+                    drops.record(DropReason::RateLimitBackoff);
+                    sdk_debug!(
+                        "{} item dropped (ratelimit_backoff): the server's rate limit is in force",
+                        item.item_type()
+                    );
+                }
+                !limited
+            });
+            if kept.items().is_empty() {
+                self.forget(entry);
+                return Attempt::Done;
+            }
+            allowed = kept;
+            envelope = &allowed;
+        }
         let response = self.transport.send(envelope);
+        self.limits.update(
+            response.status,
+            response.rate_limits.as_deref(),
+            response.retry_after.as_deref(),
+        );
+        if response.status == Some(429) {
+            // Rate limited: sending it again would only be refused again. Drop and count.
+            self.forget(entry);
+            for _ in envelope.items() {
+                drops.record(DropReason::RateLimitBackoff);
+            }
+            sdk_debug!("envelope dropped (ratelimit_backoff): the server answered 429");
+            return Attempt::Done;
+        }
         match response.delivery {
             Delivery::Accepted => {
                 self.backoff = None;
@@ -147,6 +224,10 @@ impl Sender {
         }
     }
 
+    fn is_limited(&self, item_type: &str) -> bool {
+        self.limits.limited_for(category_of(item_type)).is_some()
+    }
+
     fn forget(&self, entry: Option<&Entry>) {
         if let (Some(outbox), Some(entry)) = (&self.outbox, entry) {
             outbox.remove(entry);
@@ -157,6 +238,9 @@ impl Sender {
     /// again. Returns when to call again: `None` when nothing waits.
     pub(crate) fn retry_pending(&mut self, drops: &DropCounters) -> Option<Duration> {
         self.open_outbox();
+        if self.closing.load(Ordering::Acquire) {
+            return None;
+        }
         if let Some(wait) = self.backoff_left() {
             return Some(wait);
         }

@@ -324,3 +324,37 @@ fn before_send_and_sample_rate_shape_what_arrives() {
     assert_eq!(events[0]["fingerprint"][0], "custom-group");
     assert_all_relay_valid(&events);
 }
+
+/// `cargo run --example demo` with SENTRY_DSN set reports its message and error to that
+/// server (without it, the demo is a dry run).
+#[test]
+fn the_demo_reports_to_the_server_in_sentry_dsn() {
+    let project = Bugsink::shared().new_project("core-demo");
+    let database = e2e::target_dir().join(format!("e2e-demo-db-{}", std::process::id()));
+    let output = Command::new(env!("CARGO"))
+        .args(["run", "--quiet", "--example", "demo"])
+        .current_dir(e2e::workspace_root())
+        .env("SENTRY_DSN", project.dsn())
+        .env("SENTRY_DATABASE_PATH", &database)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{stderr}");
+    assert!(!stderr.contains("dry run"), "{stderr}");
+    let events = project.wait_for_events(2, WAIT);
+    assert_all_relay_valid(&events);
+    let message = by_message(&events, "Hello from the demo");
+    assert_eq!(message["tags"]["demo"], "yes");
+    let error = events
+        .iter()
+        .find(|e| e["exception"].is_object())
+        .expect("the error event");
+    let values = error["exception"]["values"].as_array().unwrap();
+    assert_eq!(values.last().unwrap()["type"], "CatalogError");
+    assert!(
+        error["debug_meta"]["images"]
+            .as_array()
+            .is_some_and(|i| !i.is_empty())
+    );
+    let _ = std::fs::remove_dir_all(database);
+}

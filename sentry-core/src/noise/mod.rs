@@ -30,7 +30,7 @@ pub(crate) mod urls;
 
 use std::fmt;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use parking_lot::Mutex;
 
@@ -90,6 +90,9 @@ pub(crate) struct Noise {
     /// The most events parked at once; beyond it the oldest is sent early, so that many
     /// distinct errors cannot grow memory without bound.
     max_parked: usize,
+    /// Until when nothing is parked: set by a flush or shutdown, so that events still
+    /// queued behind a full queue when it began are sent too, not parked after it.
+    forced_until: Mutex<Option<Instant>>,
 }
 
 impl Noise {
@@ -106,6 +109,7 @@ impl Noise {
                 .then(|| Scrubber::new(&options.sensitive_keys, &options.scrub_patterns)),
             parked: Mutex::new(Vec::new()),
             max_parked: options.queue_size.max(1),
+            forced_until: Mutex::new(None),
         }
     }
 
@@ -158,9 +162,24 @@ impl Noise {
         limits::apply(event);
     }
 
-    /// Keeps `event` until `window` closes. Returns the oldest parked event, with its
-    /// count so far, when too many are parked: it is to be sent now.
+    /// Makes every window close as soon as possible for `duration`: for a flush or
+    /// shutdown, which must send what was captured before it.
+    pub(crate) fn force_for(&self, duration: Duration) {
+        *self.forced_until.lock() = Instant::now().checked_add(duration);
+    }
+
+    fn forcing(&self) -> bool {
+        self.forced_until
+            .lock()
+            .is_some_and(|until| Instant::now() < until)
+    }
+
+    /// Keeps `event` until `window` closes. Returns an event to send now: this one during
+    /// a flush, or the oldest parked one, with its count so far, when too many are parked.
     pub(crate) fn park(&self, event: Event, window: Arc<Window>) -> Option<Event> {
+        if self.forcing() {
+            return Some(self.closed(event, &window));
+        }
         crate::debug::sdk_debug!(
             "event {} is sent when its repeat window closes",
             event.event_id.simple()
@@ -190,6 +209,7 @@ impl Noise {
             return (Vec::new(), None);
         }
         let now = timestamp_now();
+        let force = force || self.forcing();
         let mut released = Vec::new();
         let mut next: Option<f64> = None;
         let mut index = 0;
@@ -269,6 +289,19 @@ mod tests {
         let messages: Vec<_> = early.iter().map(|e| e.message.clone().unwrap()).collect();
         assert_eq!(messages, ["error 0", "error 1", "error 2"]);
         assert_eq!(noise.release(true).0.len(), 2);
+    }
+
+    #[test]
+    fn during_a_flush_nothing_is_parked() {
+        let noise = Noise::new(&ClientOptions::new());
+        noise.force_for(Duration::from_secs(5));
+        let event = message("boom");
+        let window = noise.admit(&event, None, None).unwrap().unwrap();
+        assert!(noise.park(event, window).is_some());
+        noise.force_for(Duration::ZERO);
+        let event = message("bang");
+        let window = noise.admit(&event, None, None).unwrap().unwrap();
+        assert!(noise.park(event, window).is_none());
     }
 
     #[test]
