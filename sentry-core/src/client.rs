@@ -14,9 +14,12 @@ use std::time::{Duration, SystemTime};
 use parking_lot::Mutex;
 use uuid::Uuid;
 
+use crate::client_report::ClientReports;
 use crate::debug::{sdk_debug, sdk_warn};
 use crate::dsn::Dsn;
 use crate::envelope::Envelope;
+use crate::noise::Noise;
+use crate::noise::loop_guard::Window;
 use crate::options::ClientOptions;
 use crate::protocol::{Breadcrumb, ClientSdkInfo, Contexts, DebugMeta, Event, Thread, Threads};
 use crate::scope::Scope;
@@ -77,6 +80,8 @@ pub(crate) struct Processor {
     server_name: Option<String>,
     drops: DropCounters,
     sender: Mutex<Sender>,
+    noise: Noise,
+    reports: ClientReports,
     closing: Arc<AtomicBool>,
     /// The sender's outbox too, for [`Client::capture_to_outbox`], which must not wait for
     /// the sender's lock: the worker holds it during a send that may hang.
@@ -124,13 +129,13 @@ impl Client {
             )),
             outbox,
             closing,
+            noise: Noise::new(&options),
+            reports: ClientReports::new(options.send_client_reports),
             options,
         };
         let processor = Arc::new(processor);
         let ticking = Arc::clone(&processor);
-        let worker = Worker::start(processor.options.queue_size, move || {
-            ticking.retry_pending()
-        })?;
+        let worker = Worker::start(processor.options.queue_size, move || ticking.tick())?;
         Ok(Client { processor, worker })
     }
 
@@ -157,11 +162,24 @@ impl Client {
             self.drop_event(id, DropReason::SampleRate, "sample_rate left it out");
             return Uuid::nil();
         }
+        let addresses = trace.as_ref().map(|(backtrace, _)| backtrace.addresses());
+        let window = match self
+            .processor
+            .noise
+            .admit(&event, scope.fingerprint(), addresses)
+        {
+            Ok(window) => window,
+            Err(why) => {
+                self.drop_event(id, DropReason::EventProcessor, why);
+                return Uuid::nil();
+            }
+        };
         let job = EventJob {
             processor: Arc::clone(&self.processor),
             event,
             scope,
             trace,
+            window,
         };
         match self.worker.submit(Box::new(job)) {
             Ok(()) => id,
@@ -234,27 +252,24 @@ impl Client {
             .is_some()
     }
 
-    /// Queues a job that does nothing, so that waiting for the queue also waits for the
-    /// worker's first pass over the outbox, which runs before any job: without it a program
-    /// that starts and ends at once (the next start after a crash) would never send what the
-    /// previous run left.
-    fn submit_barrier(&self) {
-        struct Barrier;
-        impl Job for Barrier {
-            fn run(self: Box<Self>) {}
-        }
-        let _ = self.worker.submit(Box::new(Barrier));
-    }
-
     /// The rules that mark frames in-app, for stack traces resolved outside the worker.
     #[cfg_attr(not(feature = "panic"), allow(dead_code))]
     pub(crate) fn in_app(&self) -> &InAppRules {
         &self.processor.in_app
     }
 
-    fn drop_event(&self, id: Uuid, reason: DropReason, why: &str) {
-        self.processor.drops.record(reason);
-        sdk_debug!("dropped event {} ({}): {why}", id.simple(), reason.as_str());
+    fn drop_event(&self, id: Uuid, reason: DropReason, why: impl std::fmt::Display) {
+        self.processor.drop_event(id, reason, why);
+    }
+
+    /// Asks the worker to send parked events and a client report now, and to park nothing
+    /// for `timeout`.
+    fn release_all(&self, timeout: Duration) {
+        self.processor.noise.force_for(timeout);
+        let job = ReleaseJob(Arc::clone(&self.processor));
+        if let Err(why) = self.worker.submit(Box::new(job)) {
+            sdk_debug!("parked events and counts not sent now: the worker refused ({why:?})");
+        }
     }
 
     /// Applies `before_breadcrumb`; a callback that panics keeps the breadcrumb as it was.
@@ -274,7 +289,7 @@ impl Client {
 
     /// Waits at most `timeout` for every queued event to be sent.
     pub fn flush(&self, timeout: Duration) -> bool {
-        self.submit_barrier();
+        self.release_all(timeout);
         let done = self.worker.flush(timeout);
         if !done {
             sdk_debug!("flush: events still pending after {timeout:?}");
@@ -287,7 +302,7 @@ impl Client {
     /// Most of `timeout` goes to sending; in the last part, what is still queued is only
     /// written to the outbox (fast), so it is sent on the next start rather than lost.
     pub fn close(&self, timeout: Duration) -> bool {
-        self.submit_barrier();
+        self.release_all(timeout);
         let keep_time = (timeout / 5).min(Duration::from_millis(500));
         let mut done = self.worker.flush(timeout - keep_time);
         if !done {
@@ -316,6 +331,8 @@ struct EventJob {
     event: Event,
     scope: Arc<Scope>,
     trace: Option<(CapturedBacktrace, TraceTarget)>,
+    /// The loop guard's window the event opened: it is sent when the window closes.
+    window: Option<Arc<Window>>,
 }
 
 impl Job for EventJob {
@@ -325,15 +342,16 @@ impl Job for EventJob {
             event,
             scope,
             trace,
+            window,
         } = *self;
-        let id = event.event_id;
         if let Some(event) = processor.prepare_event(event, &scope, trace) {
-            processor.send_event(&event);
-        } else {
-            sdk_debug!(
-                "dropped event {} (before_send): before_send returned None",
-                id.simple()
-            );
+            let now = match window {
+                Some(window) => processor.noise.park(event, window),
+                None => Some(event),
+            };
+            if let Some(event) = now {
+                processor.send_event(&event);
+            }
         }
     }
 }
@@ -358,6 +376,16 @@ impl Job for SendJob {
     }
 }
 
+/// Sends every parked event and a client report, for flush and close.
+struct ReleaseJob(Arc<Processor>);
+
+impl Job for ReleaseJob {
+    fn run(self: Box<Self>) {
+        self.0.release_parked(true);
+        self.0.send_client_report(true);
+    }
+}
+
 impl Processor {
     /// Everything between capture and serialization. `None` when `before_send` dropped it.
     pub(crate) fn prepare_event(
@@ -366,14 +394,39 @@ impl Processor {
         scope: &Scope,
         trace: Option<(CapturedBacktrace, TraceTarget)>,
     ) -> Option<Event> {
-        let event = self.prepare_without_callbacks(event, scope, trace);
-        self.before_send(event)
+        // Events captured through `Client::capture` passed this on the calling thread; this
+        // is for those prepared by other paths.
+        if let Some(why) = self.noise.ignored(&event) {
+            self.drop_event(event.event_id, DropReason::EventProcessor, why);
+            return None;
+        }
+        let mut event = self.merge_context(event, scope, trace);
+        if let Err(why) = self.noise.filter_prepared(&mut event) {
+            self.drop_event(event.event_id, DropReason::EventProcessor, why);
+            return None;
+        }
+        let mut event = self.before_send(event)?;
+        // After before_send, so that what the callback added is scrubbed and trimmed too.
+        self.noise.finish(&mut event);
+        Some(event)
     }
 
-    /// Everything `prepare_event` does except calling back into user code: for an event
-    /// that must be written from a thread where user code may not run (a panic whose
-    /// deadline passed).
+    /// What `prepare_event` does except calling back into user code and the filters that
+    /// drop: for an event that must be written from a thread where user code may not run
+    /// (a panic whose deadline passed). It is still scrubbed and trimmed.
     pub(crate) fn prepare_without_callbacks(
+        &self,
+        event: Event,
+        scope: &Scope,
+        trace: Option<(CapturedBacktrace, TraceTarget)>,
+    ) -> Event {
+        let mut event = self.merge_context(event, scope, trace);
+        self.noise.finish(&mut event);
+        event
+    }
+
+    /// The scope, the defaults, the stack trace and the debug images, merged into the event.
+    fn merge_context(
         &self,
         mut event: Event,
         scope: &Scope,
@@ -386,6 +439,11 @@ impl Processor {
         }
         self.attach_debug_images(&mut event);
         event
+    }
+
+    fn drop_event(&self, id: Uuid, reason: DropReason, why: impl std::fmt::Display) {
+        self.drops.record(reason);
+        sdk_debug!("dropped event {} ({}): {why}", id.simple(), reason.as_str());
     }
 
     fn apply_defaults(&self, event: &mut Event) {
@@ -478,7 +536,7 @@ impl Processor {
         match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| callback(event))) {
             Ok(Some(event)) => Some(event),
             Ok(None) => {
-                self.drops.record(DropReason::BeforeSend);
+                self.drop_event(id, DropReason::BeforeSend, "before_send returned None");
                 None
             }
             Err(_) => {
@@ -511,6 +569,43 @@ impl Processor {
     /// Sends what waits in the outbox; returns when to try again.
     fn retry_pending(&self) -> Option<Duration> {
         self.sender.lock().retry_pending(&self.drops)
+    }
+
+    /// The worker's periodic work: parked events whose window closed, a client report when
+    /// due, the outbox. Returns when to come back.
+    fn tick(&self) -> Option<Duration> {
+        let parked = self.release_parked(false);
+        self.send_client_report(false);
+        let report = self.reports.next_due(&self.drops);
+        let retry = self.retry_pending();
+        [parked, report, retry].into_iter().flatten().min()
+    }
+
+    /// Sends the parked events whose window closed (all when `force`); returns how long
+    /// until the next window closes.
+    fn release_parked(&self, force: bool) -> Option<Duration> {
+        let (events, next) = self.noise.release(force);
+        for event in &events {
+            self.send_event(event);
+        }
+        next
+    }
+
+    /// Sends the counts of dropped events, when there are some and a report is due.
+    fn send_client_report(&self, force: bool) {
+        let Some(payload) = self.reports.take(&self.drops, force) else {
+            return;
+        };
+        let mut envelope = Envelope::new();
+        envelope.add_item("client_report", payload);
+        if let Some(dsn) = &self.dsn {
+            envelope.set_dsn(dsn);
+        }
+        envelope.set_sdk(crate::SDK_NAME, crate::VERSION);
+        envelope.set_sent_at(SystemTime::now());
+        sdk_debug!("sending a client report");
+        // A report that fails is not counted as a drop: that would only make another one.
+        self.sender.lock().send(&envelope, &DropCounters::default());
     }
 }
 

@@ -38,11 +38,13 @@ pub mod transport;
 
 mod capture;
 mod client;
+mod client_report;
 mod contexts;
 mod debug;
 mod error_chain;
 mod hub;
 mod init;
+mod noise;
 mod options;
 mod outbox;
 mod panic;
@@ -58,6 +60,8 @@ pub use capture::{capture_error, capture_event, capture_message, event_from_erro
 pub use client::Client;
 pub use hub::{ScopeGuard, add_breadcrumb, configure_scope, push_scope, with_scope};
 pub use init::{ClientInitGuard, InitError, close, flush, init, try_init};
+pub use noise::REPEAT_COUNT_KEY;
+pub use noise::patterns::Pattern;
 pub use options::{BeforeBreadcrumb, BeforeSend, ClientOptions, TransportFactory};
 pub use panic::{PanicCapture, catch_unwind};
 pub use scope::Scope;

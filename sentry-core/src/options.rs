@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::Pattern;
 use crate::panic::PanicCapture;
 use crate::protocol::{Breadcrumb, Event};
 use crate::transport::Transport;
@@ -70,7 +71,10 @@ pub struct ClientOptions {
     pub max_breadcrumbs: usize,
     /// Attach the capturing thread's stack trace to messages and errors.
     pub attach_stacktrace: bool,
-    /// Send personal data the SDK gathers by itself (IP addresses, user names).
+    /// Send personal data the SDK gathers by itself (IP addresses, user names). Off by
+    /// default, and today the SDK gathers none: it sends the host name as `server_name`
+    /// and no user. What you set yourself with [`Scope::set_user`](crate::Scope::set_user)
+    /// is always sent as set (its other fields are scrubbed by key like extra data).
     pub send_default_pii: bool,
     /// Function or module prefixes whose frames are always the application's own.
     pub in_app_include: Vec<String>,
@@ -80,6 +84,41 @@ pub struct ClientOptions {
     pub before_send: Option<BeforeSend>,
     /// Sees every breadcrumb before it is recorded; return `None` to drop it.
     pub before_breadcrumb: Option<BeforeBreadcrumb>,
+    /// Drop repeats of the same error (on by default). An event identical to the previous
+    /// one within [`repeat_window`](Self::repeat_window) is dropped, and a loop raising the
+    /// same error many times a second sends it once per window, with the number of
+    /// repeats held back in `extra.repeat_count`. The sent event leaves when its window
+    /// closes (or at a flush or shutdown), so events arrive up to one window late.
+    ///
+    /// Repeats are recognised on the calling thread by message, outermost error type and
+    /// value, fingerprint and, with [`attach_stacktrace`](Self::attach_stacktrace), the
+    /// place in the code; without a stack trace the same message raised from two places
+    /// within one window counts as one error.
+    pub dedupe: bool,
+    /// The time window of [`dedupe`](Self::dedupe).
+    pub repeat_window: Duration,
+    /// Events whose message, outermost error value, or `"type: value"` matches one of
+    /// these are dropped on the calling thread, before any other work. See [`Pattern`].
+    pub ignore_errors: Vec<Pattern>,
+    /// When not empty, only errors raised in a source file matching one of these are sent.
+    /// The file is that of the newest frame with a path of the error's stack trace; an
+    /// event without one is kept.
+    pub allow_urls: Vec<Pattern>,
+    /// Errors raised in a source file matching one of these are dropped (see
+    /// [`allow_urls`](Self::allow_urls) for which file).
+    pub deny_urls: Vec<Pattern>,
+    /// Replace values under sensitive keys (password, secret, token, auth, session,
+    /// cookie, ...) and secret shapes in text (bearer tokens, credentials in URLs, private
+    /// keys, card numbers) with `[Filtered]` before sending (on by default).
+    pub scrub_data: bool,
+    /// More key fragments whose values are filtered, matched like the built-in ones
+    /// (case-insensitive, as substrings).
+    pub sensitive_keys: Vec<String>,
+    /// Your own secret shapes: a regular expression and its replacement, in which `$1`
+    /// refers to a group. Applied to the same texts as the built-in detectors.
+    pub scrub_patterns: Vec<(String, String)>,
+    /// Send counts of dropped events to the server as client reports (on by default).
+    pub send_client_reports: bool,
     /// Proxy for `http://` DSNs; `HTTP_PROXY` when unset.
     pub http_proxy: Option<String>,
     /// Proxy for `https://` DSNs; `HTTPS_PROXY` when unset.
@@ -125,6 +164,15 @@ impl Default for ClientOptions {
             in_app_exclude: Vec::new(),
             before_send: None,
             before_breadcrumb: None,
+            dedupe: true,
+            repeat_window: Duration::from_secs(1),
+            ignore_errors: Vec::new(),
+            allow_urls: Vec::new(),
+            deny_urls: Vec::new(),
+            scrub_data: true,
+            sensitive_keys: Vec::new(),
+            scrub_patterns: Vec::new(),
+            send_client_reports: true,
             http_proxy: None,
             https_proxy: None,
             connect_timeout: Duration::from_secs(5),
@@ -244,6 +292,86 @@ impl ClientOptions {
         value: impl Fn(Breadcrumb) -> Option<Breadcrumb> + Send + Sync + 'static,
     ) -> Self {
         self.before_breadcrumb = Some(Arc::new(value));
+        self
+    }
+
+    /// Turns dropping of repeated errors on or off.
+    pub fn dedupe(mut self, value: bool) -> Self {
+        self.dedupe = value;
+        self
+    }
+
+    /// Sets the time window of dedupe and the loop guard.
+    pub fn repeat_window(mut self, value: Duration) -> Self {
+        self.repeat_window = value;
+        self
+    }
+
+    /// Sets the patterns of errors to drop: plain strings match as substrings, strings
+    /// starting with `re:` are regular expressions.
+    ///
+    /// ```
+    /// let options = sentry_core::ClientOptions::new()
+    ///     .ignore_errors(["connection reset by peer", "re:^Timeout: .* after \\d+ s$"]);
+    /// # drop(options);
+    /// ```
+    pub fn ignore_errors(mut self, value: impl IntoIterator<Item = impl Into<Pattern>>) -> Self {
+        self.ignore_errors = value.into_iter().map(Into::into).collect();
+        self
+    }
+
+    /// Sets the source paths errors must come from to be sent.
+    ///
+    /// ```
+    /// let options = sentry_core::ClientOptions::new()
+    ///     .allow_urls(["/src/"])
+    ///     .deny_urls(["re:/\\.cargo/registry/"]);
+    /// # drop(options);
+    /// ```
+    pub fn allow_urls(mut self, value: impl IntoIterator<Item = impl Into<Pattern>>) -> Self {
+        self.allow_urls = value.into_iter().map(Into::into).collect();
+        self
+    }
+
+    /// Sets the source paths whose errors are dropped.
+    pub fn deny_urls(mut self, value: impl IntoIterator<Item = impl Into<Pattern>>) -> Self {
+        self.deny_urls = value.into_iter().map(Into::into).collect();
+        self
+    }
+
+    /// Turns scrubbing of sensitive data on or off.
+    pub fn scrub_data(mut self, value: bool) -> Self {
+        self.scrub_data = value;
+        self
+    }
+
+    /// Sets more key fragments whose values are filtered.
+    pub fn sensitive_keys(mut self, value: impl IntoIterator<Item = impl Into<String>>) -> Self {
+        self.sensitive_keys = value.into_iter().map(Into::into).collect();
+        self
+    }
+
+    /// Sets your own secret shapes, each a regular expression and its replacement.
+    ///
+    /// ```
+    /// let options = sentry_core::ClientOptions::new()
+    ///     .scrub_patterns([(r"(auth\.token|SENTRY_AUTH_TOKEN)=\w+", "$1=[Filtered]")]);
+    /// # drop(options);
+    /// ```
+    pub fn scrub_patterns(
+        mut self,
+        value: impl IntoIterator<Item = (impl Into<String>, impl Into<String>)>,
+    ) -> Self {
+        self.scrub_patterns = value
+            .into_iter()
+            .map(|(regex, replacement)| (regex.into(), replacement.into()))
+            .collect();
+        self
+    }
+
+    /// Turns client reports on or off.
+    pub fn send_client_reports(mut self, value: bool) -> Self {
+        self.send_client_reports = value;
         self
     }
 
@@ -379,6 +507,15 @@ impl fmt::Debug for ClientOptions {
                 "before_breadcrumb",
                 &self.before_breadcrumb.as_ref().map(|_| "<fn>"),
             )
+            .field("dedupe", &self.dedupe)
+            .field("repeat_window", &self.repeat_window)
+            .field("ignore_errors", &self.ignore_errors)
+            .field("allow_urls", &self.allow_urls)
+            .field("deny_urls", &self.deny_urls)
+            .field("scrub_data", &self.scrub_data)
+            .field("sensitive_keys", &self.sensitive_keys)
+            .field("scrub_patterns", &self.scrub_patterns.len())
+            .field("send_client_reports", &self.send_client_reports)
             .field("shutdown_timeout", &self.shutdown_timeout)
             .field("queue_size", &self.queue_size)
             .field("transport", &self.transport.as_ref().map(|_| "<custom>"))

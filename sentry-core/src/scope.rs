@@ -139,6 +139,11 @@ impl Scope {
         self.user.as_deref()
     }
 
+    /// The fingerprint events get when they set none themselves.
+    pub(crate) fn fingerprint(&self) -> Option<&[String]> {
+        self.fingerprint.as_deref()
+    }
+
     /// Merges the scope into an event. What the event set itself wins over the scope,
     /// except the level, which the scope overrides when set (as in every Sentry SDK).
     pub fn apply_to_event(&self, event: &mut Event) {

@@ -18,7 +18,8 @@ pub enum DropReason {
     SampleRate,
     /// `before_send` returned `None`.
     BeforeSend,
-    /// An event processor (dedupe, filters) dropped it.
+    /// An event processor dropped it: `ignore_errors`, `allow_urls` / `deny_urls`, dedupe,
+    /// or a repeat held back by the loop guard (its count goes with the event that is sent).
     EventProcessor,
     /// The network or the server failed and the event could not be kept for later.
     NetworkError,
@@ -75,5 +76,10 @@ impl DropCounters {
     /// The count for one reason.
     pub(crate) fn get(&self, reason: DropReason) -> u64 {
         self.counts[reason.index()].load(Ordering::Relaxed)
+    }
+
+    /// Every count, in the order of [`DropReason::ALL`].
+    pub(crate) fn snapshot(&self) -> [u64; DropReason::ALL.len()] {
+        std::array::from_fn(|i| self.counts[i].load(Ordering::Relaxed))
     }
 }

@@ -160,7 +160,13 @@ fn rate_limits_in_each_form_stop_sending_and_are_counted() {
     ] {
         let database = temp_database(name);
         let server = FaultServer::start(move |_| Reply::Status(429, headers.clone()));
-        let guard = sentry_core::init(options(&server.dsn(), &database));
+        // Requests and drops are counted one by one here: no dedupe of the repeated
+        // message, and no client reports (which are sent while errors are limited).
+        let guard = sentry_core::init(
+            options(&server.dsn(), &database)
+                .dedupe(false)
+                .send_client_reports(false),
+        );
         sentry_core::capture_message("first", Level::Error);
         sentry_core::flush(Duration::from_secs(5));
         for _ in 0..10 {
