@@ -17,6 +17,7 @@ use crate::debug::{sdk_debug, sdk_warn};
 use crate::dsn::Dsn;
 use crate::envelope::Envelope;
 use crate::options::ClientOptions;
+use crate::outbox::Outbox;
 use crate::protocol::{Breadcrumb, ClientSdkInfo, Contexts, DebugMeta, Event, Thread, Threads};
 use crate::scope::Scope;
 use crate::sender::Sender;
@@ -93,6 +94,7 @@ impl Client {
         dsn: Option<Dsn>,
         transport: Box<dyn Transport>,
         database: Option<PathBuf>,
+        crash_run: Option<Arc<Outbox>>,
     ) -> std::io::Result<Client> {
         let server_name = match &options.server_name {
             Some(name) => Some(name.to_string()),
@@ -109,7 +111,11 @@ impl Client {
             contexts: OnceLock::new(),
             server_name,
             drops: DropCounters::default(),
-            sender: Mutex::new(Sender::new(transport, database)),
+            sender: Mutex::new(match (&crash_run, database) {
+                // One run directory per process: the crash handler's is the outbox's.
+                (Some(outbox), Some(_)) => Sender::with_outbox(transport, Arc::clone(outbox)),
+                (_, database) => Sender::new(transport, database),
+            }),
             options,
         };
         let processor = Arc::new(processor);
@@ -117,6 +123,15 @@ impl Client {
         let worker = Worker::start(processor.options.queue_size, move || {
             ticking.retry_pending()
         })?;
+        if let Some(outbox) = crash_run {
+            let job = CrashReportsJob {
+                processor: Arc::clone(&processor),
+                outbox,
+            };
+            if worker.submit(Box::new(job)).is_err() {
+                sdk_debug!("crash reports of earlier runs not sent now: the queue is full");
+            }
+        }
         Ok(Client { processor, worker })
     }
 
@@ -228,13 +243,32 @@ impl Job for EventJob {
         } = *self;
         let id = event.event_id;
         if let Some(event) = processor.prepare_event(event, &scope, trace) {
-            processor.send_event(&event);
+            let _ = processor.send_event(&event);
         } else {
             sdk_debug!(
                 "dropped event {} (before_send): before_send returned None",
                 id.simple()
             );
         }
+    }
+}
+
+/// Sends the crash reports earlier runs left (see [`crate::native`]).
+struct CrashReportsJob {
+    processor: Arc<Processor>,
+    outbox: Arc<Outbox>,
+}
+
+impl Job for CrashReportsJob {
+    fn run(self: Box<Self>) {
+        let processor = &self.processor;
+        crate::native::send_pending_reports(&self.outbox, &processor.in_app, |mut event| {
+            processor.apply_defaults(&mut event);
+            match processor.before_send(event) {
+                Some(event) => processor.send_event(&event),
+                None => true,
+            }
+        });
     }
 }
 
@@ -330,6 +364,7 @@ impl Processor {
             return;
         }
         let images = crate::images::images_covering(addresses);
+        crate::native::images_seen(&images);
         event
             .debug_meta
             .get_or_insert_with(DebugMeta::default)
@@ -358,8 +393,9 @@ impl Processor {
         }
     }
 
-    /// Serializes the event into an envelope and delivers it.
-    pub(crate) fn send_event(&self, event: &Event) {
+    /// Serializes the event into an envelope and delivers it. Returns whether it is safe:
+    /// kept in the outbox or answered for good by the server.
+    pub(crate) fn send_event(&self, event: &Event) -> bool {
         let mut envelope = Envelope::from_event(event);
         if let Some(dsn) = &self.dsn {
             envelope.set_dsn(dsn);
@@ -367,7 +403,7 @@ impl Processor {
         envelope.set_sdk(crate::SDK_NAME, crate::VERSION);
         envelope.set_sent_at(SystemTime::now());
         sdk_debug!("sending event {}", event.event_id.simple());
-        self.sender.lock().send(&envelope, &self.drops);
+        self.sender.lock().send(&envelope, &self.drops)
     }
 
     /// Sends what waits in the outbox; returns when to try again.

@@ -43,6 +43,7 @@ mod debug;
 mod error_chain;
 mod hub;
 mod init;
+mod native;
 mod options;
 mod outbox;
 mod random;

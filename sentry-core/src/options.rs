@@ -96,6 +96,10 @@ pub struct ClientOptions {
     pub user_agent: Cow<'static, str>,
     /// Replaces the HTTP transport, for tests or a custom HTTP stack.
     pub transport: Option<TransportFactory>,
+    /// Install the native crash handler at init (feature `native-crash`, Linux): crashes
+    /// (SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGABRT, SIGTRAP) are written to the database
+    /// directory and sent as events on the next start.
+    pub native_crash_handler: bool,
 }
 
 impl Default for ClientOptions {
@@ -125,6 +129,7 @@ impl Default for ClientOptions {
             queue_size: 256,
             user_agent: Cow::Borrowed(crate::USER_AGENT),
             transport: None,
+            native_crash_handler: true,
         }
     }
 }
@@ -258,6 +263,12 @@ impl ClientOptions {
         self
     }
 
+    /// Turns the native crash handler on or off.
+    pub fn native_crash_handler(mut self, value: bool) -> Self {
+        self.native_crash_handler = value;
+        self
+    }
+
     /// Fills what the code left unset from the environment: `SENTRY_DSN`,
     /// `SENTRY_RELEASE`, `SENTRY_ENVIRONMENT`, `SENTRY_DEBUG`, `SENTRY_DRY_RUN`,
     /// `SENTRY_DRY_RUN_DIR`, `SENTRY_DATABASE_PATH`, `HTTPS_PROXY` and `HTTP_PROXY` (lowercase forms too).
@@ -348,6 +359,7 @@ impl fmt::Debug for ClientOptions {
             .field("shutdown_timeout", &self.shutdown_timeout)
             .field("queue_size", &self.queue_size)
             .field("transport", &self.transport.as_ref().map(|_| "<custom>"))
+            .field("native_crash_handler", &self.native_crash_handler)
             .finish_non_exhaustive()
     }
 }

@@ -6,6 +6,7 @@
 //! the outbox oldest first. What the previous run of the program left is sent the same way.
 
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crate::debug::{sdk_debug, sdk_warn};
@@ -23,7 +24,7 @@ pub(crate) struct Sender {
     /// Where the outbox lives; opened on the worker at its first use, so `init` does no
     /// disk work. `None` after a failed open: the SDK then sends without a copy on disk.
     database: Option<PathBuf>,
-    outbox: Option<Outbox>,
+    outbox: Option<Arc<Outbox>>,
     backoff: Option<(Instant, Duration)>,
 }
 
@@ -44,13 +45,33 @@ impl Sender {
         }
     }
 
+    /// A sender with an outbox created at init (for the crash handler, which needs its run
+    /// directory at once); it adopts what earlier runs left on first use, on the worker.
+    pub(crate) fn with_outbox(transport: Box<dyn Transport>, outbox: Arc<Outbox>) -> Self {
+        Sender {
+            transport,
+            database: None,
+            outbox: Some(outbox),
+            backoff: None,
+        }
+    }
+
     /// Opens the outbox on first use (adopting what earlier runs left).
     fn open_outbox(&mut self) {
         let Some(database) = self.database.take() else {
+            if let Some(outbox) = &self.outbox
+                && let Err(error) = outbox.adopt()
+            {
+                sdk_debug!(
+                    "outbox: could not index {}: {error}",
+                    outbox.root().display()
+                );
+            }
             return;
         };
         match Outbox::open(&database, Limits::default()) {
             Ok(outbox) => {
+                let outbox = Arc::new(outbox);
                 let waiting = outbox.pending().len();
                 sdk_debug!(
                     "outbox at {}: {waiting} envelope(s) waiting",
@@ -66,7 +87,9 @@ impl Sender {
     }
 
     /// Keeps an envelope in the outbox and sends it unless the server is backed off.
-    pub(crate) fn send(&mut self, envelope: &Envelope, drops: &DropCounters) {
+    /// Returns whether the envelope is safe: kept in the outbox, or answered for good by the
+    /// server (so that its source, such as a crash report, may be deleted).
+    pub(crate) fn send(&mut self, envelope: &Envelope, drops: &DropCounters) -> bool {
         self.open_outbox();
         let entry = self.keep(envelope, drops);
         if self.backing_off() {
@@ -74,12 +97,15 @@ impl Sender {
                 drops.record(DropReason::NetworkError);
                 sdk_debug!("envelope dropped (network_error): server backed off and no outbox");
             }
-            return;
+            return entry.is_some();
         }
-        if let Attempt::Later = self.attempt(envelope, entry.as_ref(), drops)
-            && entry.is_none()
-        {
-            drops.record(DropReason::NetworkError);
+        match self.attempt(envelope, entry.as_ref(), drops) {
+            Attempt::Done => true,
+            Attempt::Later if entry.is_none() => {
+                drops.record(DropReason::NetworkError);
+                false
+            }
+            Attempt::Later => true,
         }
     }
 
