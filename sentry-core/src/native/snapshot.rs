@@ -315,6 +315,17 @@ mod tests {
         let per = start.elapsed() / rounds;
         let start = std::time::Instant::now();
         for _ in 0..rounds {
+            std::hint::black_box(w.assemble());
+        }
+        let assemble = start.elapsed() / rounds;
+        let start = std::time::Instant::now();
+        for _ in 0..rounds {
+            std::hint::black_box(serde_json::to_vec(&crumb()).unwrap());
+        }
+        let one = start.elapsed() / rounds;
+        eprintln!("snapshot: assemble alone {assemble:?}, one breadcrumb made and serialized {one:?}");
+        let start = std::time::Instant::now();
+        for _ in 0..rounds {
             scope.add_breadcrumb(crumb(), 100);
         }
         let base = start.elapsed() / rounds;
