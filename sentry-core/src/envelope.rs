@@ -168,6 +168,14 @@ impl Envelope {
         self.push_item(EnvelopeItem::new(item_type, payload))
     }
 
+    /// Keeps only the items for which `keep` returns true, in order; returns how many were
+    /// removed. Used to leave out what the server's rate limits forbid.
+    pub fn retain_items(&mut self, mut keep: impl FnMut(&EnvelopeItem) -> bool) -> usize {
+        let before = self.items.len();
+        self.items.retain(|item| keep(item));
+        before - self.items.len()
+    }
+
     /// Appends `item` and returns it.
     pub fn push_item(&mut self, item: EnvelopeItem) -> &mut EnvelopeItem {
         self.items.push(item);

@@ -47,6 +47,7 @@ mod native;
 mod options;
 mod outbox;
 mod random;
+mod rate_limits;
 mod scope;
 mod sender;
 mod stats;

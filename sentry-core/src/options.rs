@@ -242,6 +242,18 @@ impl ClientOptions {
         self
     }
 
+    /// Sets the longest a connection attempt may take.
+    pub fn connect_timeout(mut self, value: Duration) -> Self {
+        self.connect_timeout = value;
+        self
+    }
+
+    /// Sets the longest one request may take.
+    pub fn request_timeout(mut self, value: Duration) -> Self {
+        self.request_timeout = value;
+        self
+    }
+
     /// Sets how long dropping the guard waits for pending events.
     pub fn shutdown_timeout(mut self, value: Duration) -> Self {
         self.shutdown_timeout = value;

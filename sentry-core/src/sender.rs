@@ -12,6 +12,7 @@ use std::time::{Duration, Instant};
 use crate::debug::{sdk_debug, sdk_warn};
 use crate::envelope::Envelope;
 use crate::outbox::{Entry, Limits, Outbox};
+use crate::rate_limits::{RateLimits, category_of};
 use crate::stats::{DropCounters, DropReason};
 use crate::transport::{Delivery, Transport};
 
@@ -26,6 +27,7 @@ pub(crate) struct Sender {
     database: Option<PathBuf>,
     outbox: Option<Arc<Outbox>>,
     backoff: Option<(Instant, Duration)>,
+    limits: RateLimits,
 }
 
 /// How one attempt ended, for the caller's bookkeeping.
@@ -42,6 +44,7 @@ impl Sender {
             database,
             outbox: None,
             backoff: None,
+            limits: RateLimits::default(),
         }
     }
 
@@ -91,6 +94,22 @@ impl Sender {
     /// server (so that its source, such as a crash report, may be deleted).
     pub(crate) fn send(&mut self, envelope: &Envelope, drops: &DropCounters) -> bool {
         self.open_outbox();
+        if !envelope.items().is_empty()
+            && envelope
+                .items()
+                .iter()
+                .all(|item| self.is_limited(item.item_type()))
+        {
+            // Everything in it is rate limited: count it without touching the disk.
+            for item in envelope.items() {
+                drops.record(DropReason::RateLimitBackoff);
+                sdk_debug!(
+                    "{} dropped (ratelimit_backoff): rate limit in force",
+                    item.item_type()
+                );
+            }
+            return;
+        }
         let entry = self.keep(envelope, drops);
         if self.backing_off() {
             if entry.is_none() {
@@ -142,7 +161,47 @@ impl Sender {
         entry: Option<&Entry>,
         drops: &DropCounters,
     ) -> Attempt {
+        let allowed;
+        let mut envelope = envelope;
+        if envelope
+            .items()
+            .iter()
+            .any(|item| self.is_limited(item.item_type()))
+        {
+            let mut kept = envelope.clone();
+            kept.retain_items(|item| {
+                let limited = self.is_limited(item.item_type());
+                if limited {
+                    drops.record(DropReason::RateLimitBackoff);
+                    sdk_debug!(
+                        "{} item dropped (ratelimit_backoff): the server's rate limit is in force",
+                        item.item_type()
+                    );
+                }
+                !limited
+            });
+            if kept.items().is_empty() {
+                self.forget(entry);
+                return Attempt::Done;
+            }
+            allowed = kept;
+            envelope = &allowed;
+        }
         let response = self.transport.send(envelope);
+        self.limits.update(
+            response.status,
+            response.rate_limits.as_deref(),
+            response.retry_after.as_deref(),
+        );
+        if response.status == Some(429) {
+            // Rate limited: sending it again would only be refused again. Drop and count.
+            self.forget(entry);
+            for _ in envelope.items() {
+                drops.record(DropReason::RateLimitBackoff);
+            }
+            sdk_debug!("envelope dropped (ratelimit_backoff): the server answered 429");
+            return Attempt::Done;
+        }
         match response.delivery {
             Delivery::Accepted => {
                 self.backoff = None;
@@ -171,6 +230,10 @@ impl Sender {
                 Attempt::Later
             }
         }
+    }
+
+    fn is_limited(&self, item_type: &str) -> bool {
+        self.limits.limited_for(category_of(item_type)).is_some()
     }
 
     fn forget(&self, entry: Option<&Entry>) {

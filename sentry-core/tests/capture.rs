@@ -19,14 +19,16 @@ fn run(options: ClientOptions, body: impl FnOnce()) -> Vec<Value> {
     let _serial = SERIAL.lock();
     let (transport, collected) = MemoryTransport::new();
     let slot = Arc::new(Mutex::new(Some(transport)));
+    let database = temp_database();
     let options = options
-        .database_path(temp_database())
+        .database_path(&database)
         .transport(move |_| Box::new(slot.lock().take().expect("one client")));
     let guard = sentry_core::init(options);
     sentry_core::configure_scope(|scope| scope.clear());
     body();
     assert!(sentry_core::flush(Duration::from_secs(10)));
     drop(guard);
+    let _ = std::fs::remove_dir_all(database);
     events(&collected)
 }
 
@@ -275,4 +277,35 @@ fn invalid_dsn_is_an_error_and_missing_dsn_disables() {
         assert!(!guard.is_enabled());
         assert!(sentry_core::capture_message("nowhere", Level::Info).is_nil());
     }
+}
+
+/// A real HTTP transport against a server that accepts connections and never answers:
+/// flush, close and the guard's drop all return within their timeouts.
+#[test]
+fn flush_and_shutdown_are_bounded_when_the_http_server_hangs() {
+    let _serial = SERIAL.lock();
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        let mut held = Vec::new();
+        for stream in listener.incoming().flatten() {
+            held.push(stream); // keep the connection open, say nothing
+        }
+    });
+    let guard = sentry_core::init(
+        ClientOptions::new()
+            .dsn(format!("http://key@127.0.0.1:{port}/1"))
+            .database_path(temp_database())
+            .shutdown_timeout(Duration::from_millis(500)),
+    );
+    sentry_core::capture_message("into the void", Level::Error);
+    let start = Instant::now();
+    assert!(!sentry_core::flush(Duration::from_millis(300)));
+    let flushed = start.elapsed();
+    let start = Instant::now();
+    drop(guard);
+    let closed = start.elapsed();
+    // Bounds with slack for a loaded machine; the point is "returns", not "fast".
+    assert!(flushed < Duration::from_secs(3), "flush took {flushed:?}");
+    assert!(closed < Duration::from_secs(3), "shutdown took {closed:?}");
 }

@@ -1,0 +1,249 @@
+//! Delivery under faults: a server that is down, fails, rate limits, hangs or resets; an
+//! unusable database directory. Nothing is lost that could be kept, and nothing blocks.
+
+mod support;
+
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use parking_lot::Mutex;
+use sentry_core::protocol::Level;
+use sentry_core::{ClientOptions, DropReason};
+use support::fault_server::{FaultServer, Reply};
+
+static SERIAL: Mutex<()> = Mutex::new(());
+
+fn temp_database(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("sentry-delivery-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    dir
+}
+
+fn ok() -> Reply {
+    Reply::Status(200, vec![])
+}
+
+fn options(dsn: &str, database: &PathBuf) -> ClientOptions {
+    ClientOptions::new()
+        .dsn(dsn)
+        .database_path(database)
+        .shutdown_timeout(Duration::from_millis(500))
+}
+
+/// Event ids in the envelopes a server accepted.
+fn ids(bodies: &[Vec<u8>]) -> Vec<String> {
+    let mut ids: Vec<String> = bodies
+        .iter()
+        .filter_map(|b| sentry_core::envelope::Envelope::parse(b).ok())
+        .filter_map(|e| e.event_id().map(|id| id.simple().to_string()))
+        .collect();
+    ids.sort();
+    ids
+}
+
+fn wait_until(timeout: Duration, mut done: impl FnMut() -> bool) -> bool {
+    let deadline = Instant::now() + timeout;
+    while Instant::now() < deadline {
+        if done() {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    done()
+}
+
+#[test]
+fn server_down_at_start_then_up_everything_arrives_once() {
+    let _serial = SERIAL.lock();
+    let database = temp_database("down-up");
+    // A port with nothing listening: connections are refused.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let dsn = format!("http://public@127.0.0.1:{port}/1");
+    let guard = sentry_core::init(options(&dsn, &database));
+    let mut sent: Vec<String> = (0..5)
+        .map(|i| {
+            sentry_core::capture_message(&format!("while down {i}"), Level::Error)
+                .simple()
+                .to_string()
+        })
+        .collect();
+    assert!(
+        sentry_core::flush(Duration::from_secs(5)),
+        "flush returns once events are on disk"
+    );
+    // The server comes back; the SDK retries after its backoff, in this same run.
+    let server = FaultServer::start_on(port, |_| ok());
+    assert!(
+        wait_until(Duration::from_secs(20), || server.accepted().len() >= 5),
+        "only {} arrived",
+        server.accepted().len()
+    );
+    drop(guard);
+    sent.sort();
+    assert_eq!(ids(&server.accepted()), sent);
+    let _ = std::fs::remove_dir_all(&database);
+}
+
+#[test]
+fn what_a_run_could_not_send_is_sent_by_the_next_start() {
+    let _serial = SERIAL.lock();
+    let database = temp_database("next-start");
+    let failing = FaultServer::start(|_| Reply::Status(503, vec![]));
+    let guard = sentry_core::init(options(&failing.dsn(), &database));
+    let id = sentry_core::capture_message("kept for later", Level::Error)
+        .simple()
+        .to_string();
+    sentry_core::flush(Duration::from_secs(5));
+    drop(guard);
+    assert!(failing.accepted().is_empty());
+
+    let server = FaultServer::start(|_| ok());
+    let guard = sentry_core::init(options(&server.dsn(), &database));
+    assert!(wait_until(Duration::from_secs(10), || !server
+        .accepted()
+        .is_empty()));
+    drop(guard);
+    assert_eq!(ids(&server.accepted()), [id]);
+    let _ = std::fs::remove_dir_all(&database);
+}
+
+#[test]
+fn a_burst_of_500s_then_recovery_loses_nothing() {
+    let _serial = SERIAL.lock();
+    let database = temp_database("burst");
+    let server = FaultServer::start(|n| {
+        if n < 3 {
+            Reply::Status(500, vec![])
+        } else {
+            ok()
+        }
+    });
+    let guard = sentry_core::init(options(&server.dsn(), &database));
+    let mut sent: Vec<String> = (0..3)
+        .map(|i| {
+            sentry_core::capture_message(&format!("burst {i}"), Level::Error)
+                .simple()
+                .to_string()
+        })
+        .collect();
+    assert!(wait_until(Duration::from_secs(20), || server
+        .accepted()
+        .len()
+        >= 3));
+    drop(guard);
+    sent.sort();
+    assert_eq!(ids(&server.accepted()), sent);
+    let _ = std::fs::remove_dir_all(&database);
+}
+
+#[test]
+fn rate_limits_in_each_form_stop_sending_and_are_counted() {
+    let _serial = SERIAL.lock();
+    for (name, headers) in [
+        (
+            "sentry-header",
+            vec![("X-Sentry-Rate-Limits", "60:error:key".to_owned())],
+        ),
+        (
+            "retry-after-seconds",
+            vec![("Retry-After", "60".to_owned())],
+        ),
+        (
+            "retry-after-date",
+            vec![("Retry-After", "Fri, 31 Dec 2100 23:59:59 GMT".to_owned())],
+        ),
+        ("bare-429", vec![]),
+    ] {
+        let database = temp_database(name);
+        let server = FaultServer::start(move |_| Reply::Status(429, headers.clone()));
+        let guard = sentry_core::init(options(&server.dsn(), &database));
+        sentry_core::capture_message("first", Level::Error);
+        sentry_core::flush(Duration::from_secs(5));
+        for _ in 0..10 {
+            sentry_core::capture_message("while limited", Level::Error);
+        }
+        sentry_core::flush(Duration::from_secs(5));
+        let client = guard.client().unwrap().clone();
+        drop(guard);
+        assert_eq!(
+            server.requests(),
+            1,
+            "{name}: nothing is sent while limited"
+        );
+        assert_eq!(client.dropped(DropReason::RateLimitBackoff), 11, "{name}");
+        let _ = std::fs::remove_dir_all(&database);
+    }
+}
+
+#[test]
+fn a_rate_limit_header_on_a_200_limits_only_its_category() {
+    let _serial = SERIAL.lock();
+    let database = temp_database("limit-200");
+    let server = FaultServer::start(|_| {
+        Reply::Status(
+            200,
+            vec![(
+                "X-Sentry-Rate-Limits",
+                "60:transaction;span:organization".into(),
+            )],
+        )
+    });
+    let guard = sentry_core::init(options(&server.dsn(), &database));
+    for i in 0..3 {
+        sentry_core::capture_message(&format!("allowed {i}"), Level::Error);
+    }
+    sentry_core::flush(Duration::from_secs(5));
+    drop(guard);
+    assert_eq!(
+        server.accepted().len(),
+        3,
+        "errors are not limited by a transaction limit"
+    );
+    let _ = std::fs::remove_dir_all(&database);
+}
+
+#[test]
+fn hangs_and_resets_do_not_block_and_lose_nothing() {
+    let _serial = SERIAL.lock();
+    let database = temp_database("hang-reset");
+    let server = FaultServer::start(|n| match n {
+        0 => Reply::Reset,
+        1 => Reply::Hang,
+        _ => ok(),
+    });
+    let guard = sentry_core::init(
+        options(&server.dsn(), &database).request_timeout(Duration::from_secs(1)),
+    );
+    let id = sentry_core::capture_message("survives a reset and a hang", Level::Error)
+        .simple()
+        .to_string();
+    let start = Instant::now();
+    sentry_core::flush(Duration::from_millis(300));
+    assert!(start.elapsed() < Duration::from_secs(3));
+    assert!(wait_until(Duration::from_secs(20), || !server
+        .accepted()
+        .is_empty()));
+    drop(guard);
+    assert_eq!(ids(&server.accepted()), [id]);
+    let _ = std::fs::remove_dir_all(&database);
+}
+
+#[cfg(unix)]
+#[test]
+fn an_unusable_database_directory_keeps_the_application_running() {
+    let _serial = SERIAL.lock();
+    // A path below a regular file can never be created, whoever runs the test (root included).
+    let blocker = temp_database("blocker");
+    std::fs::write(&blocker, b"not a directory").unwrap();
+    let server = FaultServer::start(|_| ok());
+    let guard = sentry_core::init(options(&server.dsn(), &blocker.join("db")));
+    sentry_core::capture_message("sent without a copy on disk", Level::Error);
+    assert!(sentry_core::flush(Duration::from_secs(5)));
+    drop(guard);
+    assert_eq!(server.accepted().len(), 1);
+    let _ = std::fs::remove_file(&blocker);
+}

@@ -1,0 +1,4 @@
+//! Helpers shared by the integration tests of sentry-core.
+#![allow(dead_code)]
+
+pub mod fault_server;
