@@ -56,6 +56,7 @@ impl Sender {
             database: None,
             outbox: Some(outbox),
             backoff: None,
+            limits: RateLimits::default(),
         }
     }
 
@@ -108,7 +109,8 @@ impl Sender {
                     item.item_type()
                 );
             }
-            return;
+            // Not safe: a crash report behind it is kept for a later start.
+            return false;
         }
         let entry = self.keep(envelope, drops);
         if self.backing_off() {
