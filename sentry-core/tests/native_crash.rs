@@ -40,7 +40,14 @@ fn crash_example() -> &'static Path {
         let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
         let mut build = Command::new(cargo);
         build
-            .args(["build", "--quiet", "-p", "sentry-examples", "--example", "crash"])
+            .args([
+                "build",
+                "--quiet",
+                "-p",
+                "sentry-examples",
+                "--example",
+                "crash",
+            ])
             .arg("--target-dir")
             .arg(target_dir)
             .current_dir(env!("CARGO_MANIFEST_DIR"));
@@ -153,7 +160,11 @@ fn crash_and_collect(kind: &str, exit_signal: i32) -> Value {
 
     let out = dir.0.join("out");
     std::fs::create_dir_all(&out).unwrap();
-    let status = run("none", &dir, &[("SENTRY_DRY_RUN_DIR", out.to_str().unwrap())]);
+    let status = run(
+        "none",
+        &dir,
+        &[("SENTRY_DRY_RUN_DIR", out.to_str().unwrap())],
+    );
     assert!(status.success(), "{kind}: second start: {status:?}");
     assert!(
         reports_in(&dir.db()).is_empty(),
@@ -201,7 +212,11 @@ fn check_event(kind: &str, event: &Value, signal: i32, name: &str) {
         assert!(addr.starts_with("0x"), "{kind}: {frame}");
     }
     let registers = trace["registers"].as_object().unwrap();
-    let pc = if cfg!(target_arch = "x86_64") { "rip" } else { "pc" };
+    let pc = if cfg!(target_arch = "x86_64") {
+        "rip"
+    } else {
+        "pc"
+    };
     let pc = registers[pc].as_str().unwrap();
     assert!(pc.starts_with("0x"));
     // The innermost frame is the pc.
@@ -347,7 +362,11 @@ fn report_survives_a_failing_server_through_the_outbox() {
     let dsn = format!("http://key@{}/1", server.address);
     assert!(run("none", &dir, &[("SENTRY_DSN", &dsn)]).success());
     let received = server.received();
-    assert_eq!(received.len(), 1, "delivered from the outbox on the next start");
+    assert_eq!(
+        received.len(),
+        1,
+        "delivered from the outbox on the next start"
+    );
     let event = Envelope::parse(&received[0]).unwrap().event_json().unwrap();
     check_event("segfault", &event, SIGSEGV, "SIGSEGV");
 
@@ -364,10 +383,18 @@ fn unreadable_report_is_set_aside() {
     let dir = TempDir::new("corrupt");
     let dead_run = dir.db().join("runs").join("0000000000001-1-deadbeef");
     std::fs::create_dir_all(&dead_run).unwrap();
-    std::fs::write(dead_run.join("crash-1.crash"), b"SENTRY-NATIVE-CRASH 1\nsignal 0xb\n").unwrap();
+    std::fs::write(
+        dead_run.join("crash-1.crash"),
+        b"SENTRY-NATIVE-CRASH 1\nsignal 0xb\n",
+    )
+    .unwrap();
     let out = dir.0.join("out");
     std::fs::create_dir_all(&out).unwrap();
-    let status = run("none", &dir, &[("SENTRY_DRY_RUN_DIR", out.to_str().unwrap())]);
+    let status = run(
+        "none",
+        &dir,
+        &[("SENTRY_DRY_RUN_DIR", out.to_str().unwrap())],
+    );
     assert!(status.success());
     assert!(dry_run_events(&out).is_empty());
     assert!(dir.db().join("corrupt").join("crash-1.crash").exists());
@@ -385,7 +412,14 @@ fn reports_of_a_live_process_are_not_taken() {
     std::fs::write(live_run.join("crash-1.crash"), b"not sent").unwrap();
     let out = dir.0.join("out");
     std::fs::create_dir_all(&out).unwrap();
-    assert!(run("none", &dir, &[("SENTRY_DRY_RUN_DIR", out.to_str().unwrap())]).success());
+    assert!(
+        run(
+            "none",
+            &dir,
+            &[("SENTRY_DRY_RUN_DIR", out.to_str().unwrap())]
+        )
+        .success()
+    );
     assert!(dry_run_events(&out).is_empty());
     assert!(live_run.join("crash-1.crash").exists());
     drop(lock);

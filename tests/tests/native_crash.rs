@@ -34,14 +34,24 @@ fn crash_example() -> &'static Path {
         let profile_dir = exe.parent().unwrap().parent().unwrap().to_owned();
         let mut build = Command::new(env!("CARGO"));
         build
-            .args(["build", "--quiet", "-p", "sentry-examples", "--example", "crash"])
+            .args([
+                "build",
+                "--quiet",
+                "-p",
+                "sentry-examples",
+                "--example",
+                "crash",
+            ])
             .arg("--target-dir")
             .arg(profile_dir.parent().unwrap())
             .current_dir(e2e::workspace_root());
         if profile_dir.file_name().is_some_and(|n| n == "release") {
             build.arg("--release");
         }
-        assert!(build.status().unwrap().success(), "cargo build --example crash");
+        assert!(
+            build.status().unwrap().success(),
+            "cargo build --example crash"
+        );
         profile_dir.join("examples").join("crash")
     })
 }
@@ -111,12 +121,15 @@ struct Case {
 fn check(case: Case) {
     let kind = case.kind;
     let project = Bugsink::shared().new_project(&format!("native-{kind}"));
-    let database =
-        e2e::target_dir().join(format!("e2e-native-db-{}-{kind}", std::process::id()));
+    let database = e2e::target_dir().join(format!("e2e-native-db-{}-{kind}", std::process::id()));
     let _ = std::fs::remove_dir_all(&database);
 
     let (status, stderr) = run(kind, &project, &database);
-    assert_eq!(status.signal(), Some(case.exit), "{kind}: {status:?}\n{stderr}");
+    assert_eq!(
+        status.signal(),
+        Some(case.exit),
+        "{kind}: {status:?}\n{stderr}"
+    );
     assert!(
         project.events().is_empty(),
         "{kind}: nothing is sent from inside the crash"
@@ -149,7 +162,11 @@ fn check(case: Case) {
     }
     let trace = &exception["stacktrace"];
     let frames = trace["frames"].as_array().expect("frames");
-    let pc_register = if cfg!(target_arch = "x86_64") { "rip" } else { "pc" };
+    let pc_register = if cfg!(target_arch = "x86_64") {
+        "rip"
+    } else {
+        "pc"
+    };
     assert_eq!(
         hex(&frames.last().unwrap()["instruction_addr"]),
         hex(&trace["registers"][pc_register]),
@@ -178,7 +195,9 @@ fn check(case: Case) {
     }
 
     // The breadcrumb added just before the crash, the tag, and the crashed run's release.
-    let crumbs = event["breadcrumbs"]["values"].as_array().expect("breadcrumbs");
+    let crumbs = event["breadcrumbs"]["values"]
+        .as_array()
+        .expect("breadcrumbs");
     assert_eq!(
         crumbs.last().unwrap()["message"],
         format!("about to crash: {kind}")

@@ -8,7 +8,7 @@ use parking_lot::Mutex;
 use sentry_native_crash as handler;
 
 use super::ScopeChange;
-use super::snapshot::SnapshotWriter;
+use super::snapshot::{Handler, SnapshotWriter};
 use crate::debug::{sdk_debug, sdk_warn};
 use crate::images::ImageList;
 use crate::options::ClientOptions;
@@ -28,8 +28,10 @@ static PUSHED_IMAGES: AtomicUsize = AtomicUsize::new(0);
 /// process adopts them while this one lives.
 static HANDLER_RUN_LOCK: OnceLock<File> = OnceLock::new();
 
-/// Capacity of the scope snapshot in reports.
+/// Capacity of the scope snapshot (without breadcrumbs) in reports.
 const MAX_SCOPE_BYTES: usize = 64 * 1024;
+/// Capacity of one breadcrumb in reports (larger ones are shortened).
+const MAX_BREADCRUMB_BYTES: usize = 1024;
 /// Capacity of the image list in reports.
 const MAX_IMAGES_BYTES: usize = 256 * 1024;
 
@@ -58,6 +60,8 @@ pub(crate) fn setup(options: &ClientOptions) -> Option<Arc<Outbox>> {
         let mut config = handler::HandlerConfig::new(outbox.run_dir());
         config.max_scope_bytes = MAX_SCOPE_BYTES;
         config.max_images_bytes = MAX_IMAGES_BYTES;
+        config.max_breadcrumbs = options.max_breadcrumbs.min(handler::MAX_BREADCRUMBS_LIMIT);
+        config.max_breadcrumb_bytes = MAX_BREADCRUMB_BYTES;
         match handler::install(config) {
             Ok(()) => {
                 if let Ok(lock) = outbox.lock_file().try_clone() {
@@ -80,7 +84,6 @@ pub(crate) fn setup(options: &ClientOptions) -> Option<Arc<Outbox>> {
     *WRITER.lock() = Some(SnapshotWriter::new(
         options.release.as_deref().map(str::to_owned),
         Some(options.effective_environment().into_owned()),
-        MAX_SCOPE_BYTES,
     ));
     ACTIVE.store(true, Ordering::Release);
     push_images(&crate::images::loaded_images());
@@ -102,18 +105,25 @@ fn push_scope(scope: &Scope, change: ScopeChange) {
     let mut guard = WRITER.lock();
     let Some(writer) = guard.as_mut() else { return };
     if change == ScopeChange::Any {
-        writer.update_head(scope);
+        writer.update_head(scope, &mut Installed);
     }
-    writer.update_breadcrumbs(scope);
-    let pushed = match writer.assemble() {
-        Some(bytes) => handler::set_scope(bytes),
-        None => {
-            sdk_debug!("the scope is too large for crash reports; only the release is kept");
-            handler::set_scope(&writer.minimal())
-        }
-    };
-    if let Err(error) = pushed {
-        sdk_debug!("crash handler kept its previous scope: {error}");
+    writer.update_breadcrumbs(scope, &mut Installed);
+}
+
+/// The installed crash handler.
+struct Installed;
+
+impl Handler for Installed {
+    fn set_scope(&mut self, head: &[u8]) -> bool {
+        handler::set_scope(head).is_ok()
+    }
+
+    fn push_breadcrumb(&mut self, crumb: &[u8]) -> bool {
+        handler::push_breadcrumb(crumb).is_ok()
+    }
+
+    fn keep_newest_breadcrumbs(&mut self, n: usize) {
+        let _ = handler::keep_newest_breadcrumbs(n);
     }
 }
 

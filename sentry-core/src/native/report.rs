@@ -26,7 +26,13 @@ use crate::stacktrace::{InAppRules, stacktrace_from_addresses};
 pub(crate) fn event_from_report(report: &CrashReport, bytes: &[u8], rules: &InAppRules) -> Event {
     let images: Vec<DebugImage> = serde_json::from_slice(&report.images).unwrap_or_default();
     let old_images = ImageList::new(images);
-    let scope: ScopeSnapshot = serde_json::from_slice(&report.scope).unwrap_or_default();
+    let mut scope: ScopeSnapshot = serde_json::from_slice(&report.scope).unwrap_or_default();
+    scope.breadcrumbs.extend(
+        report
+            .breadcrumbs
+            .iter()
+            .filter_map(|crumb| serde_json::from_slice(crumb).ok()),
+    );
 
     let mut stacktrace = symbolicate(&report.frames, &old_images, &loaded_images(), rules);
     stacktrace.registers = report

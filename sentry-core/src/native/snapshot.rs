@@ -1,21 +1,21 @@
-//! The scope snapshot the crash handler writes into a report, kept current cheaply.
+//! The scope the crash handler writes into a report, kept current cheaply.
 //!
 //! The handler cannot serialize anything, so the scope is serialized ahead of time, on every
-//! change. Serializing a whole scope with 100 breadcrumbs takes tens of microseconds, too much
-//! for [`add_breadcrumb`](crate::add_breadcrumb), so the writer keeps the pieces:
+//! change, in two parts:
 //!
 //! * the head: release, environment, level, fingerprint, transaction, user, tags, extra and
-//!   contexts, serialized again only by [`configure_scope`](crate::configure_scope);
-//! * one serialized JSON string per breadcrumb, in a ring that follows the scope's own ring:
-//!   a breadcrumb is serialized once, when it is added, and recognised afterwards by its
-//!   shared pointer.
+//!   contexts, one JSON object given to `set_scope`, serialized again only by
+//!   [`configure_scope`](crate::configure_scope);
+//! * the breadcrumbs, each serialized once when it is added and given to the handler's ring
+//!   of breadcrumb slots (`push_breadcrumb`), which copies only that one.
 //!
-//! Each change then costs serializing what changed plus concatenating the pieces into a reused
-//! buffer (a memory copy). When the result is larger than the handler's capacity, the oldest
-//! breadcrumbs are left out until it fits.
+//! [`add_breadcrumb`](crate::add_breadcrumb) therefore costs serializing one breadcrumb and
+//! copying it, however many are kept. The writer recognises breadcrumbs it already pushed by
+//! their shared pointer, so a scope that merely dropped its oldest costs nothing more, and a
+//! scope that was cleared or replaced (another thread's layer) is pushed again whole.
 //!
-//! The JSON is one object: `{"release":…,"environment":…,"tags":…,…,"breadcrumbs":[…]}`,
-//! read back by [`ScopeSnapshot`].
+//! In a report, the head is the scope blob and the breadcrumbs follow as their own blobs;
+//! [`ScopeSnapshot`] reads the head (which may also carry `breadcrumbs` itself).
 
 use std::collections::{BTreeMap, VecDeque};
 use std::sync::Arc;
@@ -53,132 +53,117 @@ struct Head<'a> {
     parts: ScopeParts<'a>,
 }
 
-/// Builds the snapshot from a scope, reusing what did not change since the last call.
+/// Where the snapshot goes: the crash handler, or a fake in tests.
+pub(crate) trait Handler {
+    /// Replaces the head; false when it is too large (the previous one stays).
+    fn set_scope(&mut self, head: &[u8]) -> bool;
+    /// Adds a breadcrumb after the others; false when it is too large.
+    fn push_breadcrumb(&mut self, crumb: &[u8]) -> bool;
+    /// Keeps only the newest `n` breadcrumbs.
+    fn keep_newest_breadcrumbs(&mut self, n: usize);
+}
+
+/// Keeps the handler's copy of the scope in line with the scope, redoing only what changed.
 pub(crate) struct SnapshotWriter {
     release: Option<String>,
     environment: Option<String>,
-    /// The head object without its closing brace: `{"release":"a"` or `{`.
-    head: Vec<u8>,
-    /// Serialized breadcrumbs, oldest first, with the pointer that identifies each. Holding
-    /// the `Arc` keeps the pointer from being reused by a later breadcrumb.
-    crumbs: VecDeque<(Arc<Breadcrumb>, Box<[u8]>)>,
-    /// The assembled snapshot, reused.
+    /// The breadcrumbs the handler has, oldest first. Holding the `Arc`s keeps their
+    /// addresses from being reused by later breadcrumbs, so pointer equality is identity.
+    pushed: VecDeque<Arc<Breadcrumb>>,
+    /// Reused serialization buffer.
     buf: Vec<u8>,
-    /// The handler's capacity.
-    max_bytes: usize,
 }
 
 impl SnapshotWriter {
-    pub(crate) fn new(
-        release: Option<String>,
-        environment: Option<String>,
-        max_bytes: usize,
-    ) -> Self {
-        let mut writer = SnapshotWriter {
+    pub(crate) fn new(release: Option<String>, environment: Option<String>) -> Self {
+        SnapshotWriter {
             release,
             environment,
-            head: Vec::new(),
-            crumbs: VecDeque::new(),
-            buf: Vec::new(),
-            max_bytes,
-        };
-        writer.update_head(&Scope::default());
-        writer
+            pushed: VecDeque::new(),
+            buf: Vec::with_capacity(1024),
+        }
     }
 
-    /// Serializes everything but the breadcrumbs again.
-    pub(crate) fn update_head(&mut self, scope: &Scope) {
+    /// Serializes everything but the breadcrumbs and gives it to the handler; when it is too
+    /// large, only release and environment.
+    pub(crate) fn update_head(&mut self, scope: &Scope, handler: &mut impl Handler) {
+        self.buf.clear();
         let head = Head {
             release: self.release.as_deref(),
             environment: self.environment.as_deref(),
             parts: scope.parts(),
         };
-        self.head.clear();
-        if serde_json::to_writer(&mut self.head, &head).is_err() {
-            // A value that cannot be JSON (a map with non-string keys in `extra`): keep the
-            // crash reportable without that part of the scope.
-            self.head.clear();
-            self.head.extend_from_slice(b"{}");
+        if serde_json::to_writer(&mut self.buf, &head).is_err() || !handler.set_scope(&self.buf) {
+            crate::debug::sdk_debug!(
+                "the scope does not fit in crash reports; they keep release and environment only"
+            );
+            let empty = Scope::default();
+            let minimal = Head {
+                parts: empty.parts(),
+                ..head
+            };
+            let bytes = serde_json::to_vec(&minimal).unwrap_or_else(|_| b"{}".to_vec());
+            handler.set_scope(&bytes);
         }
-        self.head.pop(); // the closing brace: breadcrumbs follow
     }
 
-    /// Brings the serialized breadcrumbs in line with the scope's: serializes only those not
-    /// seen before.
-    pub(crate) fn update_breadcrumbs(&mut self, scope: &Scope) {
+    /// Gives the handler the breadcrumbs it does not have yet.
+    pub(crate) fn update_breadcrumbs(&mut self, scope: &Scope, handler: &mut impl Handler) {
         let current = scope.breadcrumb_arcs();
-        // The ring dropped its oldest: drop ours up to the scope's first.
-        match current.front() {
-            None => self.crumbs.clear(),
-            Some(first) => match self.crumbs.iter().position(|(b, _)| Arc::ptr_eq(b, first)) {
-                Some(skip) => {
-                    self.crumbs.drain(..skip);
-                }
-                None => self.crumbs.clear(),
-            },
-        }
-        let same = self
-            .crumbs
-            .iter()
-            .zip(current.iter())
-            .take_while(|((ours, _), theirs)| Arc::ptr_eq(ours, theirs))
-            .count();
-        self.crumbs.truncate(same);
-        for crumb in current.iter().skip(same) {
-            let json = serde_json::to_vec(&**crumb).unwrap_or_else(|_| b"{}".to_vec());
-            self.crumbs
-                .push_back((Arc::clone(crumb), json.into_boxed_slice()));
-        }
-    }
-
-    /// Assembles the snapshot, leaving out the oldest breadcrumbs if it would exceed the
-    /// capacity. `None` when even the head alone is too large.
-    pub(crate) fn assemble(&mut self) -> Option<&[u8]> {
-        const KEY: &[u8] = b"\"breadcrumbs\":[";
-        const TAIL: &[u8] = b"]}";
-        let comma = usize::from(self.head.len() > 1);
-        let fixed = self.head.len() + comma + KEY.len() + TAIL.len();
-        if fixed > self.max_bytes {
-            return None;
-        }
-        // Newest breadcrumbs first, as many as fit.
-        let mut size = fixed;
-        let mut keep = 0;
-        for (_, json) in self.crumbs.iter().rev() {
-            let more = json.len() + usize::from(keep > 0);
-            if size + more > self.max_bytes {
-                break;
+        // The usual case: the scope's breadcrumbs are ours minus some of the oldest, plus
+        // new ones at the end. Breadcrumbs only ever enter a scope at the end and leave at
+        // the front, and each is a new allocation, so matching both ends is enough: the
+        // newest we pushed is found in the scope (a few steps from its end), and the scope's
+        // oldest is where it must then be among ours.
+        let appended = self.pushed.back().and_then(|newest| {
+            let at = current.iter().rposition(|b| Arc::ptr_eq(b, newest))?;
+            let skip = self.pushed.len().checked_sub(at + 1)?;
+            Arc::ptr_eq(&self.pushed[skip], &current[0]).then_some(skip)
+        });
+        let new_from = match appended {
+            Some(skip) => {
+                self.pushed.drain(..skip);
+                self.pushed.len()
             }
-            size += more;
-            keep += 1;
-        }
-        self.buf.clear();
-        self.buf.reserve(size);
-        self.buf.extend_from_slice(&self.head);
-        if comma == 1 {
-            self.buf.push(b',');
-        }
-        self.buf.extend_from_slice(KEY);
-        let skip = self.crumbs.len() - keep;
-        for (i, (_, json)) in self.crumbs.iter().skip(skip).enumerate() {
-            if i > 0 {
-                self.buf.push(b',');
+            None => {
+                // Cleared, or another scope altogether: start over.
+                self.pushed.clear();
+                handler.keep_newest_breadcrumbs(0);
+                0
             }
-            self.buf.extend_from_slice(json);
-        }
-        self.buf.extend_from_slice(TAIL);
-        Some(&self.buf)
-    }
-
-    /// A last-resort snapshot when the head is too large: release and environment only.
-    pub(crate) fn minimal(&self) -> Vec<u8> {
-        let empty = Scope::default();
-        let head = Head {
-            release: self.release.as_deref(),
-            environment: self.environment.as_deref(),
-            parts: empty.parts(),
         };
-        serde_json::to_vec(&head).unwrap_or_else(|_| b"{}".to_vec())
+        for crumb in current.iter().skip(new_from) {
+            self.push(crumb, handler);
+        }
+        if appended.is_some() {
+            handler.keep_newest_breadcrumbs(current.len());
+        }
+    }
+
+    fn push(&mut self, crumb: &Arc<Breadcrumb>, handler: &mut impl Handler) {
+        self.buf.clear();
+        let pushed = serde_json::to_writer(&mut self.buf, &**crumb).is_ok()
+            && handler.push_breadcrumb(&self.buf);
+        if !pushed {
+            // Too large for a slot: the gist of it, without data and with short texts.
+            let cut = |text: &Option<String>, max: usize| {
+                text.as_ref()
+                    .map(|t| t.chars().take(max).collect::<String>())
+            };
+            let gist = Breadcrumb {
+                timestamp: crumb.timestamp,
+                ty: crumb.ty.chars().take(32).collect(),
+                category: cut(&crumb.category, 64),
+                level: crumb.level,
+                message: cut(&crumb.message, 256),
+                data: Map::new(),
+            };
+            self.buf.clear();
+            if serde_json::to_writer(&mut self.buf, &gist).is_ok() {
+                handler.push_breadcrumb(&self.buf);
+            }
+        }
+        self.pushed.push_back(Arc::clone(crumb));
     }
 }
 
@@ -186,10 +171,67 @@ impl SnapshotWriter {
 mod tests {
     use super::*;
 
-    fn parse(bytes: &[u8]) -> ScopeSnapshot {
-        serde_json::from_slice(bytes).unwrap_or_else(|e| {
-            panic!("{e}: {}", String::from_utf8_lossy(bytes));
-        })
+    /// Behaves like the crash handler's slots.
+    struct Fake {
+        head: Vec<u8>,
+        max_head: usize,
+        ring: VecDeque<Vec<u8>>,
+        slots: usize,
+        max_crumb: usize,
+        visible: usize,
+        pushes: usize,
+    }
+
+    impl Fake {
+        fn new() -> Self {
+            Fake {
+                head: Vec::new(),
+                max_head: 64 * 1024,
+                ring: VecDeque::new(),
+                slots: 100,
+                max_crumb: 1024,
+                visible: 0,
+                pushes: 0,
+            }
+        }
+
+        /// What a report would hold: the head with the visible breadcrumbs.
+        fn report(&self) -> ScopeSnapshot {
+            let mut scope: ScopeSnapshot = serde_json::from_slice(&self.head).unwrap();
+            let skip = self.ring.len() - self.visible;
+            scope.breadcrumbs = self
+                .ring
+                .iter()
+                .skip(skip)
+                .map(|c| serde_json::from_slice(c).unwrap())
+                .collect();
+            scope
+        }
+    }
+
+    impl Handler for Fake {
+        fn set_scope(&mut self, head: &[u8]) -> bool {
+            if head.len() > self.max_head {
+                return false;
+            }
+            self.head = head.to_vec();
+            true
+        }
+        fn push_breadcrumb(&mut self, crumb: &[u8]) -> bool {
+            if crumb.len() > self.max_crumb {
+                return false;
+            }
+            self.pushes += 1;
+            if self.ring.len() == self.slots {
+                self.ring.pop_front();
+            }
+            self.ring.push_back(crumb.to_vec());
+            self.visible = (self.visible + 1).min(self.slots);
+            true
+        }
+        fn keep_newest_breadcrumbs(&mut self, n: usize) {
+            self.visible = self.visible.min(n);
+        }
     }
 
     fn messages(snapshot: &ScopeSnapshot) -> Vec<&str> {
@@ -200,12 +242,20 @@ mod tests {
             .collect()
     }
 
+    fn sync(w: &mut SnapshotWriter, scope: &Scope, fake: &mut Fake) {
+        w.update_head(scope, fake);
+        w.update_breadcrumbs(scope, fake);
+    }
+
     #[test]
     fn empty_scope_and_release() {
-        let mut w = SnapshotWriter::new(None, None, 1024);
-        assert_eq!(w.assemble().unwrap(), b"{\"breadcrumbs\":[]}");
-        let mut w = SnapshotWriter::new(Some("app@1".into()), Some("prod".into()), 1024);
-        let s = parse(w.assemble().unwrap());
+        let mut fake = Fake::new();
+        let mut w = SnapshotWriter::new(None, None);
+        sync(&mut w, &Scope::default(), &mut fake);
+        assert_eq!(fake.head, b"{}");
+        let mut w = SnapshotWriter::new(Some("app@1".into()), Some("prod".into()));
+        sync(&mut w, &Scope::default(), &mut fake);
+        let s = fake.report();
         assert_eq!(s.release.as_deref(), Some("app@1"));
         assert_eq!(s.environment.as_deref(), Some("prod"));
     }
@@ -224,10 +274,10 @@ mod tests {
         scope.set_transaction(Some("job"));
         scope.set_context("gpu", Map::new());
         scope.add_breadcrumb(Breadcrumb::new("one").category("c"), 10);
-        let mut w = SnapshotWriter::new(Some("r".into()), None, 64 * 1024);
-        w.update_head(&scope);
-        w.update_breadcrumbs(&scope);
-        let s = parse(w.assemble().unwrap());
+        let mut fake = Fake::new();
+        let mut w = SnapshotWriter::new(Some("r".into()), None);
+        sync(&mut w, &scope, &mut fake);
+        let s = fake.report();
         assert_eq!(s.tags["kind"], "segfault");
         assert_eq!(s.extra["n"], 3);
         assert_eq!(s.user.unwrap().id.as_deref(), Some("42"));
@@ -240,98 +290,66 @@ mod tests {
     }
 
     #[test]
-    fn breadcrumbs_follow_the_ring_and_are_serialized_once() {
+    fn each_breadcrumb_is_pushed_once_and_the_ring_follows_the_scope() {
         let mut scope = Scope::default();
-        let mut w = SnapshotWriter::new(None, None, 64 * 1024);
+        let mut fake = Fake::new();
+        let mut w = SnapshotWriter::new(None, None);
+        w.update_head(&scope, &mut fake);
         for i in 0..25 {
             scope.add_breadcrumb(Breadcrumb::new(format!("crumb {i}")), 10);
-            w.update_breadcrumbs(&scope);
+            w.update_breadcrumbs(&scope, &mut fake);
         }
-        let s = parse(w.assemble().unwrap());
+        assert_eq!(fake.pushes, 25, "one push per breadcrumb");
         let want: Vec<String> = (15..25).map(|i| format!("crumb {i}")).collect();
-        assert_eq!(messages(&s), want);
-        // Each cached piece is the scope's own breadcrumb.
-        for ((ours, _), theirs) in w.crumbs.iter().zip(scope.breadcrumb_arcs()) {
-            assert!(Arc::ptr_eq(ours, theirs));
-        }
-        // Cleared, then a different scope entirely.
+        assert_eq!(messages(&fake.report()), want, "only the scope's 10");
+        // Nothing new: nothing pushed.
+        w.update_breadcrumbs(&scope, &mut fake);
+        assert_eq!(fake.pushes, 25);
+
         scope.clear_breadcrumbs();
-        w.update_breadcrumbs(&scope);
-        assert!(parse(w.assemble().unwrap()).breadcrumbs.is_empty());
+        w.update_breadcrumbs(&scope, &mut fake);
+        assert!(fake.report().breadcrumbs.is_empty());
+        scope.add_breadcrumb(Breadcrumb::new("after clear"), 10);
+        w.update_breadcrumbs(&scope, &mut fake);
+        assert_eq!(messages(&fake.report()), ["after clear"]);
+
+        // Another scope altogether (a layer of another thread): pushed whole.
         let mut other = Scope::default();
-        other.add_breadcrumb(Breadcrumb::new("other"), 10);
-        w.update_breadcrumbs(&other);
-        assert_eq!(messages(&parse(w.assemble().unwrap())), ["other"]);
+        other.add_breadcrumb(Breadcrumb::new("x"), 10);
+        other.add_breadcrumb(Breadcrumb::new("y"), 10);
+        w.update_breadcrumbs(&other, &mut fake);
+        assert_eq!(messages(&fake.report()), ["x", "y"]);
+        // And back: a copy of `scope` with one more shares the earlier pointers.
+        let mut copy = scope.clone();
+        copy.add_breadcrumb(Breadcrumb::new("more"), 10);
+        w.update_breadcrumbs(&copy, &mut fake);
+        assert_eq!(messages(&fake.report()), ["after clear", "more"]);
     }
 
     #[test]
-    fn too_large_drops_the_oldest_breadcrumbs() {
-        let mut scope = Scope::default();
-        for i in 0..100 {
-            scope.add_breadcrumb(Breadcrumb::new(format!("{i:03}{}", "x".repeat(200))), 100);
-        }
-        let mut w = SnapshotWriter::new(Some("r".into()), None, 4096);
-        w.update_head(&scope);
-        w.update_breadcrumbs(&scope);
-        let bytes = w.assemble().unwrap().to_vec();
-        assert!(bytes.len() <= 4096);
-        let s = parse(&bytes);
-        assert!(s.breadcrumbs.len() > 5 && s.breadcrumbs.len() < 100);
-        assert!(messages(&s).last().unwrap().starts_with("099"));
-        // A head alone over the capacity: nothing assembles, the minimal one is small.
-        scope.set_extra("big", "y".repeat(5000));
-        w.update_head(&scope);
-        assert!(w.assemble().is_none());
-        assert_eq!(parse(&w.minimal()).release.as_deref(), Some("r"));
-    }
-
-    /// Not an assertion on time: prints what keeping the snapshot current costs.
-    #[test]
-    fn cost_of_keeping_the_snapshot_current() {
-        let mut scope = Scope::default();
-        let mut w = SnapshotWriter::new(
-            Some("app@1.0.0".into()),
-            Some("production".into()),
-            64 * 1024,
-        );
-        scope.set_tag("component", "importer");
-        w.update_head(&scope);
-        let crumb = || {
-            Breadcrumb::new("GET /api/items returned 200 in 12 ms")
-                .category("http")
-                .data("status", 200)
+    fn oversized_parts_shrink_instead_of_disappearing() {
+        let mut fake = Fake {
+            max_head: 200,
+            max_crumb: 400,
+            ..Fake::new()
         };
-        for _ in 0..100 {
-            scope.add_breadcrumb(crumb(), 100);
-        }
-        w.update_breadcrumbs(&scope);
-        let rounds = 20_000u32;
-        let start = std::time::Instant::now();
-        for _ in 0..rounds {
-            scope.add_breadcrumb(crumb(), 100);
-            w.update_breadcrumbs(&scope);
-            std::hint::black_box(w.assemble());
-        }
-        let per = start.elapsed() / rounds;
-        let start = std::time::Instant::now();
-        for _ in 0..rounds {
-            std::hint::black_box(w.assemble());
-        }
-        let assemble = start.elapsed() / rounds;
-        let start = std::time::Instant::now();
-        for _ in 0..rounds {
-            std::hint::black_box(serde_json::to_vec(&crumb()).unwrap());
-        }
-        let one = start.elapsed() / rounds;
-        eprintln!("snapshot: assemble alone {assemble:?}, one breadcrumb made and serialized {one:?}");
-        let start = std::time::Instant::now();
-        for _ in 0..rounds {
-            scope.add_breadcrumb(crumb(), 100);
-        }
-        let base = start.elapsed() / rounds;
-        eprintln!(
-            "snapshot: add_breadcrumb + incremental snapshot of {} bytes: {per:?} per breadcrumb (the scope alone: {base:?})",
-            w.assemble().unwrap().len()
+        let mut scope = Scope::default();
+        scope.set_tag("small", "yes");
+        scope.add_breadcrumb(
+            Breadcrumb::new("m".repeat(1000)).data("big", "d".repeat(1000)),
+            10,
         );
+        let mut w = SnapshotWriter::new(Some("r".into()), None);
+        sync(&mut w, &scope, &mut fake);
+        let s = fake.report();
+        assert_eq!(s.tags["small"], "yes");
+        assert_eq!(s.breadcrumbs[0].message.as_ref().unwrap().len(), 256);
+        assert!(s.breadcrumbs[0].data.is_empty());
+        // A head over the capacity: release and environment only.
+        scope.set_extra("big", "y".repeat(5000));
+        w.update_head(&scope, &mut fake);
+        let s = fake.report();
+        assert_eq!(s.release.as_deref(), Some("r"));
+        assert!(s.tags.is_empty() && s.extra.is_empty());
     }
 }
