@@ -7,7 +7,7 @@ use uuid::Uuid;
 use crate::client::{ThreadInfo, TraceTarget};
 use crate::hub;
 use crate::protocol::{Event, Level};
-use crate::stacktrace::CapturedBacktrace;
+use crate::stacktrace::{CapturedBacktrace, InAppRules};
 
 /// Captures a message at `level`. With `attach_stacktrace` on, the calling thread's stack
 /// trace goes with it. Returns the event id (nil when the SDK is off or dropped the event).
@@ -72,4 +72,22 @@ pub fn capture_event(event: Event) -> Uuid {
         return Uuid::nil();
     };
     client.capture(event, hub::current_scope(), None)
+}
+
+/// The in-app rules of the running client (its `in_app_include` and `in_app_exclude`), or
+/// the default rules when the SDK is off. For integrations that build stack traces
+/// themselves, such as from a parsed backtrace, so their frames are marked like the SDK's.
+///
+/// ```
+/// let rules = sentry_core::in_app_rules();
+/// assert_eq!(rules.is_in_app(Some("std::rt::lang_start"), None), Some(false));
+/// ```
+pub fn in_app_rules() -> InAppRules {
+    match hub::client() {
+        Some(client) => InAppRules {
+            include: client.options().in_app_include.clone(),
+            exclude: client.options().in_app_exclude.clone(),
+        },
+        None => InAppRules::default(),
+    }
 }

@@ -7,6 +7,7 @@
 //! debug images, `before_send`, serialization and the network all happen on the worker.
 
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::time::{Duration, SystemTime};
 
@@ -20,7 +21,7 @@ use crate::options::ClientOptions;
 use crate::outbox::Outbox;
 use crate::protocol::{Breadcrumb, ClientSdkInfo, Contexts, DebugMeta, Event, Thread, Threads};
 use crate::scope::Scope;
-use crate::sender::Sender;
+use crate::sender::{Sender, SharedOutbox};
 use crate::stacktrace::{CapturedBacktrace, InAppRules};
 use crate::stats::{DropCounters, DropReason};
 use crate::transport::Transport;
@@ -77,6 +78,11 @@ pub(crate) struct Processor {
     server_name: Option<String>,
     drops: DropCounters,
     sender: Mutex<Sender>,
+    closing: Arc<AtomicBool>,
+    /// The sender's outbox too, for [`Client::capture_to_outbox`], which must not wait for
+    /// the sender's lock: the worker holds it during a send that may hang.
+    #[cfg_attr(not(feature = "panic"), allow(dead_code))]
+    outbox: Arc<SharedOutbox>,
 }
 
 impl std::fmt::Debug for Client {
@@ -94,7 +100,7 @@ impl Client {
         dsn: Option<Dsn>,
         transport: Box<dyn Transport>,
         database: Option<PathBuf>,
-        crash_run: Option<Arc<Outbox>>,
+        crash_run: Option<Outbox>,
     ) -> std::io::Result<Client> {
         let server_name = match &options.server_name {
             Some(name) => Some(name.to_string()),
@@ -104,6 +110,14 @@ impl Client {
             include: options.in_app_include.clone(),
             exclude: options.in_app_exclude.clone(),
         };
+        let closing = Arc::new(AtomicBool::new(false));
+        let crash_run = crash_run.map(|outbox| Arc::new(SharedOutbox::created(outbox)));
+        let outbox = match (&crash_run, database) {
+            // One run directory per process: the crash handler's is the outbox's. (A dry run
+            // keeps no envelopes; its crash run only holds the handler's reports.)
+            (Some(crash_run), Some(_)) => Arc::clone(crash_run),
+            (_, database) => Arc::new(SharedOutbox::new(database)),
+        };
         let processor = Processor {
             in_app,
             dsn,
@@ -111,11 +125,13 @@ impl Client {
             contexts: OnceLock::new(),
             server_name,
             drops: DropCounters::default(),
-            sender: Mutex::new(match (&crash_run, database) {
-                // One run directory per process: the crash handler's is the outbox's.
-                (Some(outbox), Some(_)) => Sender::with_outbox(transport, Arc::clone(outbox)),
-                (_, database) => Sender::new(transport, database),
-            }),
+            sender: Mutex::new(Sender::new(
+                transport,
+                Arc::clone(&outbox),
+                Arc::clone(&closing),
+            )),
+            outbox,
+            closing,
             options,
         };
         let processor = Arc::new(processor);
@@ -181,6 +197,78 @@ impl Client {
         }
     }
 
+    /// Captures an event without the worker's queue, for panics: prepares it on the calling
+    /// thread, keeps its envelope in the outbox, then asks the worker to send the outbox.
+    /// Once this returns the event survives the process ending; [`flush`](Self::flush)
+    /// waits for its delivery. Without an outbox (dry run, unusable directory) the event
+    /// goes to the worker as usual. Returns the id, or nil when the event was dropped.
+    ///
+    /// The envelope is sent by the worker's pass over the outbox, like those of earlier
+    /// runs, and removed once accepted, so this process sends it once.
+    #[cfg_attr(not(feature = "panic"), allow(dead_code))]
+    pub(crate) fn capture_to_outbox(&self, event: Event, scope: &Scope) -> Uuid {
+        let id = event.event_id;
+        if !crate::random::sample(self.processor.options.sample_rate) {
+            self.drop_event(id, DropReason::SampleRate, "sample_rate left it out");
+            return Uuid::nil();
+        }
+        let Some(event) = self.processor.prepare_event(event, scope, None) else {
+            sdk_debug!(
+                "dropped event {} (before_send): before_send returned None",
+                id.simple()
+            );
+            return Uuid::nil();
+        };
+        let envelope = self.processor.envelope_for(&event);
+        let job: Box<dyn Job> = match self.processor.outbox.keep(&envelope, &self.processor.drops) {
+            Some(_) => {
+                sdk_debug!("event {} kept in the outbox", id.simple());
+                Box::new(SendPendingJob(Arc::clone(&self.processor)))
+            }
+            None => Box::new(SendJob(Arc::clone(&self.processor), event)),
+        };
+        if let Err(why) = self.worker.submit(job) {
+            // On disk it waits for the next pass or the next start; without an outbox it
+            // is lost like any event the queue refuses.
+            sdk_debug!(
+                "event {}: the worker did not take it ({why:?})",
+                id.simple()
+            );
+        }
+        id
+    }
+
+    /// Writes a panic's event to the outbox as it is, without symbol names and without
+    /// `before_send`, when the full preparation did not finish in time. The full event, if
+    /// it finishes later, has the same event id, so the server keeps only one.
+    #[cfg_attr(not(feature = "panic"), allow(dead_code))]
+    pub(crate) fn keep_fallback(&self, event: Event, scope: &Scope) -> bool {
+        let event = self.processor.prepare_without_callbacks(event, scope, None);
+        let envelope = self.processor.envelope_for(&event);
+        self.processor
+            .outbox
+            .keep(&envelope, &self.processor.drops)
+            .is_some()
+    }
+
+    /// Queues a job that does nothing, so that waiting for the queue also waits for the
+    /// worker's first pass over the outbox, which runs before any job: without it a program
+    /// that starts and ends at once (the next start after a crash) would never send what the
+    /// previous run left.
+    fn submit_barrier(&self) {
+        struct Barrier;
+        impl Job for Barrier {
+            fn run(self: Box<Self>) {}
+        }
+        let _ = self.worker.submit(Box::new(Barrier));
+    }
+
+    /// The rules that mark frames in-app, for stack traces resolved outside the worker.
+    #[cfg_attr(not(feature = "panic"), allow(dead_code))]
+    pub(crate) fn in_app(&self) -> &InAppRules {
+        &self.processor.in_app
+    }
+
     fn drop_event(&self, id: Uuid, reason: DropReason, why: &str) {
         self.processor.drops.record(reason);
         sdk_debug!("dropped event {} ({}): {why}", id.simple(), reason.as_str());
@@ -203,6 +291,7 @@ impl Client {
 
     /// Waits at most `timeout` for every queued event to be sent.
     pub fn flush(&self, timeout: Duration) -> bool {
+        self.submit_barrier();
         let done = self.worker.flush(timeout);
         if !done {
             sdk_debug!("flush: events still pending after {timeout:?}");
@@ -211,8 +300,21 @@ impl Client {
     }
 
     /// Flushes within `timeout` and stops the client; later captures are discarded.
+    ///
+    /// Most of `timeout` goes to sending; in the last part, what is still queued is only
+    /// written to the outbox (fast), so it is sent on the next start rather than lost.
     pub fn close(&self, timeout: Duration) -> bool {
-        let done = self.worker.close(timeout);
+        self.submit_barrier();
+        let keep_time = (timeout / 5).min(Duration::from_millis(500));
+        let mut done = self.worker.flush(timeout - keep_time);
+        if !done {
+            self.processor.closing.store(true, Ordering::Release);
+            done = self.worker.flush(keep_time);
+        }
+        self.worker.close(Duration::ZERO);
+        // A worker that ends promptly releases the outbox's lock now, so a client created
+        // next in this process adopts what this one kept.
+        self.worker.wait_for_exit(Duration::from_millis(100));
         sdk_debug!(
             "client closed{}",
             if done {
@@ -243,7 +345,7 @@ impl Job for EventJob {
         } = *self;
         let id = event.event_id;
         if let Some(event) = processor.prepare_event(event, &scope, trace) {
-            let _ = processor.send_event(&event);
+            processor.send_event(&event);
         } else {
             sdk_debug!(
                 "dropped event {} (before_send): before_send returned None",
@@ -256,13 +358,16 @@ impl Job for EventJob {
 /// Sends the crash reports earlier runs left (see [`crate::native`]).
 struct CrashReportsJob {
     processor: Arc<Processor>,
-    outbox: Arc<Outbox>,
+    outbox: Arc<SharedOutbox>,
 }
 
 impl Job for CrashReportsJob {
     fn run(self: Box<Self>) {
         let processor = &self.processor;
-        crate::native::send_pending_reports(&self.outbox, &processor.in_app, |mut event| {
+        let Some(outbox) = self.outbox.get() else {
+            return;
+        };
+        crate::native::send_pending_reports(outbox, &processor.in_app, |mut event| {
             processor.apply_defaults(&mut event);
             match processor.before_send(event) {
                 Some(event) => processor.send_event(&event),
@@ -272,21 +377,54 @@ impl Job for CrashReportsJob {
     }
 }
 
+/// Sends what waits in the outbox (an event the panic path stored there).
+#[cfg_attr(not(feature = "panic"), allow(dead_code))]
+struct SendPendingJob(Arc<Processor>);
+
+impl Job for SendPendingJob {
+    fn run(self: Box<Self>) {
+        self.0.retry_pending();
+    }
+}
+
+/// Sends an event prepared elsewhere.
+#[cfg_attr(not(feature = "panic"), allow(dead_code))]
+struct SendJob(Arc<Processor>, Event);
+
+impl Job for SendJob {
+    fn run(self: Box<Self>) {
+        let _ = self.0.send_event(&self.1);
+    }
+}
+
 impl Processor {
     /// Everything between capture and serialization. `None` when `before_send` dropped it.
     pub(crate) fn prepare_event(
         &self,
-        mut event: Event,
+        event: Event,
         scope: &Scope,
         trace: Option<(CapturedBacktrace, TraceTarget)>,
     ) -> Option<Event> {
+        let event = self.prepare_without_callbacks(event, scope, trace);
+        self.before_send(event)
+    }
+
+    /// Everything `prepare_event` does except calling back into user code: for an event
+    /// that must be written from a thread where user code may not run (a panic whose
+    /// deadline passed).
+    pub(crate) fn prepare_without_callbacks(
+        &self,
+        mut event: Event,
+        scope: &Scope,
+        trace: Option<(CapturedBacktrace, TraceTarget)>,
+    ) -> Event {
         scope.apply_to_event(&mut event);
         self.apply_defaults(&mut event);
         if let Some((backtrace, target)) = trace {
             self.attach_trace(&mut event, &backtrace, target);
         }
         self.attach_debug_images(&mut event);
-        self.before_send(event)
+        event
     }
 
     fn apply_defaults(&self, event: &mut Event) {
@@ -396,14 +534,19 @@ impl Processor {
     /// Serializes the event into an envelope and delivers it. Returns whether it is safe:
     /// kept in the outbox or answered for good by the server.
     pub(crate) fn send_event(&self, event: &Event) -> bool {
+        let envelope = self.envelope_for(event);
+        sdk_debug!("sending event {}", event.event_id.simple());
+        self.sender.lock().send(&envelope, &self.drops)
+    }
+
+    fn envelope_for(&self, event: &Event) -> Envelope {
         let mut envelope = Envelope::from_event(event);
         if let Some(dsn) = &self.dsn {
             envelope.set_dsn(dsn);
         }
         envelope.set_sdk(crate::SDK_NAME, crate::VERSION);
         envelope.set_sent_at(SystemTime::now());
-        sdk_debug!("sending event {}", event.event_id.simple());
-        self.sender.lock().send(&envelope, &self.drops)
+        envelope
     }
 
     /// Sends what waits in the outbox; returns when to try again.

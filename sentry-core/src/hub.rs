@@ -50,6 +50,23 @@ pub(crate) fn current_scope() -> Arc<Scope> {
     PROCESS_SCOPE.read().clone().unwrap_or_default()
 }
 
+/// Like [`current_scope`], but never blocks, for the panic hook: a panic inside
+/// [`configure_scope`] happens while this very thread holds the scope's lock, and waiting
+/// for it would hang the program. `None` when the scope is locked.
+#[cfg_attr(not(feature = "panic"), allow(dead_code))]
+pub(crate) fn try_current_scope() -> Option<Arc<Scope>> {
+    let top = LAYERS.try_with(|layers| layers.try_borrow().map(|l| l.last().cloned()));
+    match top {
+        Ok(Ok(Some(top))) => return Some(top),
+        Ok(Err(_)) => return None,
+        // No layer, or the thread is exiting: the process scope.
+        Ok(Ok(None)) | Err(_) => {}
+    }
+    // Another thread holding the lock lets go quickly; this thread holding it never does.
+    let process = PROCESS_SCOPE.try_read_for(std::time::Duration::from_millis(100))?;
+    Some(process.clone().unwrap_or_default())
+}
+
 /// Changes the innermost scope of the calling thread: a scope pushed with [`with_scope`]
 /// or [`push_scope`], else the process scope that every thread shares.
 ///

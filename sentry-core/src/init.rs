@@ -144,6 +144,8 @@ pub fn try_init(options: impl Into<ClientOptions>) -> Result<ClientInitGuard, In
     if let Some(previous) = crate::hub::bind_client(Some(Arc::clone(&client))) {
         previous.close(previous.options().shutdown_timeout);
     }
+    #[cfg(feature = "panic")]
+    crate::panic::install_hook(client.options());
     sdk_debug!("initialized: {:?}", client.options());
     Ok(ClientInitGuard {
         client: Some(client),

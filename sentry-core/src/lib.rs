@@ -56,6 +56,7 @@ mod init;
 mod native;
 mod options;
 mod outbox;
+mod panic;
 mod random;
 mod rate_limits;
 mod scope;
@@ -64,14 +65,32 @@ mod stats;
 mod time;
 mod worker;
 
-pub use capture::{capture_error, capture_event, capture_message, event_from_error};
+pub use capture::{capture_error, capture_event, capture_message, event_from_error, in_app_rules};
 pub use client::Client;
 pub use hub::{ScopeGuard, add_breadcrumb, configure_scope, push_scope, with_scope};
 pub use init::{ClientInitGuard, InitError, close, flush, init, try_init};
 pub use options::{BeforeBreadcrumb, BeforeSend, ClientOptions, TransportFactory};
+pub use panic::{PanicCapture, catch_unwind};
 pub use scope::Scope;
 pub use stats::DropReason;
 pub use uuid::Uuid;
+
+/// Entry points for the fuzz targets in `fuzz/`; not part of the API.
+#[doc(hidden)]
+pub mod __fuzz {
+    /// Feeds one response's rate-limit headers to the parser and the limit bookkeeping.
+    pub fn rate_limit_headers(
+        status: Option<u16>,
+        rate_limits: Option<&str>,
+        retry_after: Option<&str>,
+    ) {
+        let mut limits = crate::rate_limits::RateLimits::default();
+        limits.update(status, rate_limits, retry_after);
+        for category in crate::rate_limits::KNOWN_CATEGORIES {
+            let _ = limits.limited_for(category);
+        }
+    }
+}
 
 /// The SDK's name in events and in the `sentry_client` of requests.
 pub const SDK_NAME: &str = "sentry.rust.native";
@@ -81,3 +100,51 @@ pub const VERSION: &str = env!("CARGO_PKG_VERSION");
 
 /// The default User-Agent and `sentry_client`: `sentry.rust.native/<version>`.
 pub const USER_AGENT: &str = concat!("sentry.rust.native/", env!("CARGO_PKG_VERSION"));
+
+/// The release name of the crate this macro is called in: `<package>@<version>` from its
+/// `Cargo.toml`, such as `my-app@1.2.3`, as a `&'static str`.
+///
+/// A library cannot see the package name of the program that uses it, so the SDK cannot
+/// fill in the release by itself: the macro expands at the call site, where Cargo's
+/// `CARGO_PKG_NAME` and `CARGO_PKG_VERSION` are the application's. [`init_with_release!`] uses it.
+///
+/// ```
+/// let options = sentry_core::ClientOptions::new().release(sentry_core::release_name!());
+/// assert_eq!(options.release.as_deref(), Some(concat!("sentry-core@", env!("CARGO_PKG_VERSION"))));
+/// ```
+#[macro_export]
+macro_rules! release_name {
+    () => {
+        ::core::concat!(
+            ::core::env!("CARGO_PKG_NAME"),
+            "@",
+            ::core::env!("CARGO_PKG_VERSION")
+        )
+    };
+}
+
+/// [`init`] with the release defaulting to the calling package's [`release_name!`].
+///
+/// The order is: a release set in code, else `SENTRY_RELEASE`, else `<package>@<version>`
+/// of the crate that calls the macro. Takes the same argument as [`init`] (options or a
+/// DSN), or none for all defaults, and returns the same guard.
+///
+/// ```
+/// let _guard = sentry_core::init_with_release!(sentry_core::ClientOptions::new().dry_run(false));
+/// // Events now carry `release: "<your package>@<your version>"` unless SENTRY_RELEASE is set.
+/// ```
+#[macro_export]
+macro_rules! init_with_release {
+    () => {
+        $crate::init_with_release!($crate::ClientOptions::new())
+    };
+    ($options:expr $(,)?) => {{
+        // The environment is applied first so that SENTRY_RELEASE wins over the default.
+        let mut options =
+            <$crate::ClientOptions as ::core::convert::From<_>>::from($options).apply_env();
+        if options.release.is_none() {
+            options.release = ::core::option::Option::Some($crate::release_name!().into());
+        }
+        $crate::init(options)
+    }};
+}

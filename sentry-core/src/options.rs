@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::panic::PanicCapture;
 use crate::protocol::{Breadcrumb, Event};
 use crate::transport::Transport;
 
@@ -96,6 +97,13 @@ pub struct ClientOptions {
     pub user_agent: Cow<'static, str>,
     /// Replaces the HTTP transport, for tests or a custom HTTP stack.
     pub transport: Option<TransportFactory>,
+    /// Which panics the panic hook reports (feature `panic`); see [`PanicCapture`].
+    pub panic_capture: PanicCapture,
+    /// The longest the panic hook holds up a panicking thread, counted from the panic: it
+    /// first puts the event on disk (never given less than 1 s for that, so `0` still
+    /// persists it), then waits for delivery. What is not delivered by then is sent on the
+    /// next start. Default 2 s.
+    pub panic_flush_timeout: Duration,
     /// Install the native crash handler at init (feature `native-crash`, Linux): crashes
     /// (SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGABRT, SIGTRAP) are written to the database
     /// directory and sent as events on the next start.
@@ -129,6 +137,8 @@ impl Default for ClientOptions {
             queue_size: 256,
             user_agent: Cow::Borrowed(crate::USER_AGENT),
             transport: None,
+            panic_capture: PanicCapture::default(),
+            panic_flush_timeout: Duration::from_secs(2),
             native_crash_handler: true,
         }
     }
@@ -266,6 +276,18 @@ impl ClientOptions {
         self
     }
 
+    /// Sets which panics are reported.
+    pub fn panic_capture(mut self, value: PanicCapture) -> Self {
+        self.panic_capture = value;
+        self
+    }
+
+    /// Sets how long the panic hook may hold up a panicking thread.
+    pub fn panic_flush_timeout(mut self, value: Duration) -> Self {
+        self.panic_flush_timeout = value;
+        self
+    }
+
     /// Replaces the HTTP transport.
     pub fn transport(
         mut self,
@@ -372,6 +394,8 @@ impl fmt::Debug for ClientOptions {
             .field("queue_size", &self.queue_size)
             .field("transport", &self.transport.as_ref().map(|_| "<custom>"))
             .field("native_crash_handler", &self.native_crash_handler)
+            .field("panic_capture", &self.panic_capture)
+            .field("panic_flush_timeout", &self.panic_flush_timeout)
             .finish_non_exhaustive()
     }
 }

@@ -6,7 +6,8 @@
 //! the outbox oldest first. What the previous run of the program left is sent the same way.
 
 use std::path::PathBuf;
-use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
 use crate::debug::{sdk_debug, sdk_warn};
@@ -22,12 +23,99 @@ const MAX_BACKOFF: Duration = Duration::from_secs(300);
 /// The transport, the outbox and the backoff state, owned by the worker.
 pub(crate) struct Sender {
     transport: Box<dyn Transport>,
-    /// Where the outbox lives; opened on the worker at its first use, so `init` does no
-    /// disk work. `None` after a failed open: the SDK then sends without a copy on disk.
-    database: Option<PathBuf>,
-    outbox: Option<Arc<Outbox>>,
+    outbox: Arc<SharedOutbox>,
     backoff: Option<(Instant, Duration)>,
     limits: RateLimits,
+    /// Set when the client's shutdown time is nearly up: from then on envelopes only go to
+    /// the outbox, which is fast, so everything still queued is kept for the next start
+    /// instead of waiting on the network.
+    closing: Arc<AtomicBool>,
+}
+
+/// The outbox, opened at its first use by whichever thread needs it first: the worker, or
+/// a panicking thread that puts its event on disk itself because the worker may be busy
+/// (see `Client::capture_to_outbox`). `init` does no disk work.
+pub(crate) struct SharedOutbox {
+    database: Option<PathBuf>,
+    /// `None` inside after a failed open: the SDK then sends without a copy on disk.
+    opened: OnceLock<Option<Outbox>>,
+}
+
+impl SharedOutbox {
+    /// An outbox under `database`, or none.
+    pub(crate) fn new(database: Option<PathBuf>) -> Self {
+        SharedOutbox {
+            database,
+            opened: OnceLock::new(),
+        }
+    }
+
+    /// An outbox whose run directory `init` already created (for the crash handler, which
+    /// needs it at once); it adopts what earlier runs left at its first use.
+    pub(crate) fn created(outbox: Outbox) -> Self {
+        SharedOutbox {
+            database: None,
+            opened: OnceLock::from(Some(outbox)),
+        }
+    }
+
+    /// The outbox, opened on first use (adopting what earlier runs left).
+    pub(crate) fn get(&self) -> Option<&Outbox> {
+        let outbox = self
+            .opened
+            .get_or_init(|| open_outbox(self.database.as_deref()?))
+            .as_ref()?;
+        // Only the first call adopts; later ones cost one atomic load.
+        if let Err(error) = outbox.adopt() {
+            sdk_debug!(
+                "outbox: could not index {}: {error}",
+                outbox.root().display()
+            );
+        }
+        Some(outbox)
+    }
+
+    /// Stores the envelope on disk; `None` when there is no outbox or writing failed.
+    /// Envelopes evicted to make room are counted as dropped.
+    pub(crate) fn keep(&self, envelope: &Envelope, drops: &DropCounters) -> Option<Entry> {
+        let outbox = self.get()?;
+        match outbox.store(&envelope.to_bytes()) {
+            Ok((entry, evicted)) => {
+                for old in evicted {
+                    drops.record(DropReason::CacheOverflow);
+                    sdk_debug!("outbox full: evicted {} (cache_overflow)", old.name());
+                }
+                Some(entry)
+            }
+            Err(error) => {
+                sdk_debug!(
+                    "could not keep the envelope in the outbox at {}: {error}; sending without a copy on disk",
+                    outbox.root().display()
+                );
+                None
+            }
+        }
+    }
+}
+
+fn open_outbox(database: &std::path::Path) -> Option<Outbox> {
+    match Outbox::open(database, Limits::default()) {
+        Ok(outbox) => {
+            let waiting = outbox.pending().len();
+            sdk_debug!(
+                "outbox at {}: {waiting} envelope(s) waiting",
+                database.display()
+            );
+            Some(outbox)
+        }
+        Err(error) => {
+            sdk_warn!(
+                "cannot use {} to keep undelivered events ({error}); they will be lost if they cannot be sent",
+                database.display()
+            );
+            None
+        }
+    }
 }
 
 /// How one attempt ended, for the caller's bookkeeping.
@@ -37,56 +125,18 @@ enum Attempt {
 }
 
 impl Sender {
-    /// A sender with an outbox under `database`, or none.
-    pub(crate) fn new(transport: Box<dyn Transport>, database: Option<PathBuf>) -> Self {
+    /// A sender keeping envelopes in `outbox`; `closing` is raised by the client's close.
+    pub(crate) fn new(
+        transport: Box<dyn Transport>,
+        outbox: Arc<SharedOutbox>,
+        closing: Arc<AtomicBool>,
+    ) -> Self {
         Sender {
             transport,
-            database,
-            outbox: None,
+            outbox,
             backoff: None,
             limits: RateLimits::default(),
-        }
-    }
-
-    /// A sender with an outbox created at init (for the crash handler, which needs its run
-    /// directory at once); it adopts what earlier runs left on first use, on the worker.
-    pub(crate) fn with_outbox(transport: Box<dyn Transport>, outbox: Arc<Outbox>) -> Self {
-        Sender {
-            transport,
-            database: None,
-            outbox: Some(outbox),
-            backoff: None,
-            limits: RateLimits::default(),
-        }
-    }
-
-    /// Opens the outbox on first use (adopting what earlier runs left).
-    fn open_outbox(&mut self) {
-        let Some(database) = self.database.take() else {
-            if let Some(outbox) = &self.outbox
-                && let Err(error) = outbox.adopt()
-            {
-                sdk_debug!(
-                    "outbox: could not index {}: {error}",
-                    outbox.root().display()
-                );
-            }
-            return;
-        };
-        match Outbox::open(&database, Limits::default()) {
-            Ok(outbox) => {
-                let outbox = Arc::new(outbox);
-                let waiting = outbox.pending().len();
-                sdk_debug!(
-                    "outbox at {}: {waiting} envelope(s) waiting",
-                    database.display()
-                );
-                self.outbox = Some(outbox);
-            }
-            Err(error) => sdk_warn!(
-                "cannot use {} to keep undelivered events ({error}); they will be lost if they cannot be sent",
-                database.display()
-            ),
+            closing,
         }
     }
 
@@ -94,7 +144,6 @@ impl Sender {
     /// Returns whether the envelope is safe: kept in the outbox, or answered for good by the
     /// server (so that its source, such as a crash report, may be deleted).
     pub(crate) fn send(&mut self, envelope: &Envelope, drops: &DropCounters) -> bool {
-        self.open_outbox();
         if !envelope.items().is_empty()
             && envelope
                 .items()
@@ -113,6 +162,13 @@ impl Sender {
             return false;
         }
         let entry = self.keep(envelope, drops);
+        if self.closing.load(Ordering::Acquire) {
+            if entry.is_none() {
+                drops.record(DropReason::NetworkError);
+                sdk_debug!("envelope dropped (network_error): shutting down and no outbox");
+            }
+            return entry.is_some();
+        }
         if self.backing_off() {
             if entry.is_none() {
                 drops.record(DropReason::NetworkError);
@@ -132,23 +188,7 @@ impl Sender {
 
     /// Stores the envelope on disk; `None` when there is no outbox or writing failed.
     fn keep(&mut self, envelope: &Envelope, drops: &DropCounters) -> Option<Entry> {
-        let outbox = self.outbox.as_ref()?;
-        match outbox.store(&envelope.to_bytes()) {
-            Ok((entry, evicted)) => {
-                for old in evicted {
-                    drops.record(DropReason::QueueOverflow);
-                    sdk_debug!("outbox full: evicted {} (queue_overflow)", old.name());
-                }
-                Some(entry)
-            }
-            Err(error) => {
-                sdk_debug!(
-                    "could not keep the envelope in the outbox at {}: {error}; sending without a copy on disk",
-                    outbox.root().display()
-                );
-                None
-            }
-        }
+        self.outbox.keep(envelope, drops)
     }
 
     fn backing_off(&self) -> bool {
@@ -239,7 +279,7 @@ impl Sender {
     }
 
     fn forget(&self, entry: Option<&Entry>) {
-        if let (Some(outbox), Some(entry)) = (&self.outbox, entry) {
+        if let (Some(outbox), Some(entry)) = (self.outbox.get(), entry) {
             outbox.remove(entry);
         }
     }
@@ -247,13 +287,16 @@ impl Sender {
     /// Sends what waits in the outbox, oldest first, until it is empty or the server fails
     /// again. Returns when to call again: `None` when nothing waits.
     pub(crate) fn retry_pending(&mut self, drops: &DropCounters) -> Option<Duration> {
-        self.open_outbox();
+        let shared = Arc::clone(&self.outbox);
+        let outbox = shared.get();
+        if self.closing.load(Ordering::Acquire) {
+            return None;
+        }
         if let Some(wait) = self.backoff_left() {
             return Some(wait);
         }
-        let pending = self.outbox.as_ref()?.pending();
-        for entry in pending {
-            let Some(outbox) = &self.outbox else { break };
+        let outbox = outbox?;
+        for entry in outbox.pending() {
             let envelope = match outbox
                 .read(&entry)
                 .map_err(|e| e.to_string())

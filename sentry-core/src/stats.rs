@@ -12,6 +12,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 pub enum DropReason {
     /// The queue to the background worker was full.
     QueueOverflow,
+    /// The on-disk outbox was full and its oldest envelope was evicted.
+    CacheOverflow,
     /// `sample_rate` left the event out.
     SampleRate,
     /// `before_send` returned `None`.
@@ -28,8 +30,9 @@ pub enum DropReason {
 
 impl DropReason {
     /// Every reason, in a fixed order.
-    pub const ALL: [DropReason; 7] = [
+    pub const ALL: [DropReason; 8] = [
         DropReason::QueueOverflow,
+        DropReason::CacheOverflow,
         DropReason::SampleRate,
         DropReason::BeforeSend,
         DropReason::EventProcessor,
@@ -42,6 +45,7 @@ impl DropReason {
     pub fn as_str(self) -> &'static str {
         match self {
             DropReason::QueueOverflow => "queue_overflow",
+            DropReason::CacheOverflow => "cache_overflow",
             DropReason::SampleRate => "sample_rate",
             DropReason::BeforeSend => "before_send",
             DropReason::EventProcessor => "event_processor",

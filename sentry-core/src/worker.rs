@@ -42,6 +42,8 @@ struct Progress {
     /// Jobs finished (or given up on), ever; guarded for waiting.
     finished: Mutex<u64>,
     changed: Condvar,
+    /// Set when the worker thread has ended and dropped everything it held.
+    exited: AtomicBool,
 }
 
 impl Progress {
@@ -75,7 +77,14 @@ impl Worker {
         let thread_progress = Arc::clone(&progress);
         std::thread::Builder::new()
             .name("sentry-worker".into())
-            .spawn(move || run(receiver, &thread_progress, tick))?;
+            .spawn(move || {
+                // `run` owns `tick`; once it returns, what the tick held (the outbox and its
+                // lock) is released, and waiting closers may go on.
+                run(receiver, &thread_progress, tick);
+                let _finished = thread_progress.finished.lock();
+                thread_progress.exited.store(true, Ordering::Release);
+                thread_progress.changed.notify_all();
+            })?;
         Ok(Worker {
             sender,
             progress,
@@ -119,6 +128,23 @@ impl Worker {
             let _ = self.sender.try_send(None);
         }
         done
+    }
+
+    /// Waits at most `timeout` for the worker thread to end after [`close`](Self::close).
+    pub(crate) fn wait_for_exit(&self, timeout: Duration) -> bool {
+        let deadline = Instant::now() + timeout;
+        let mut finished = self.progress.finished.lock();
+        while !self.progress.exited.load(Ordering::Acquire) {
+            if self
+                .progress
+                .changed
+                .wait_until(&mut finished, deadline)
+                .timed_out()
+            {
+                return self.progress.exited.load(Ordering::Acquire);
+            }
+        }
+        true
     }
 }
 

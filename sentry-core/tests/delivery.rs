@@ -247,3 +247,121 @@ fn an_unusable_database_directory_keeps_the_application_running() {
     assert_eq!(server.accepted().len(), 1);
     let _ = std::fs::remove_file(&blocker);
 }
+
+/// Not a test of its own: the child process of `kill_9_during_a_send_...`, which runs this
+/// test binary again with `DELIVERY_CHILD_DSN` set. It captures one event, prints its id
+/// and waits to be killed while the send hangs.
+#[test]
+fn child_process_for_the_kill_test() {
+    let (Ok(dsn), Ok(database)) = (
+        std::env::var("DELIVERY_CHILD_DSN"),
+        std::env::var("DELIVERY_CHILD_DB"),
+    ) else {
+        return;
+    };
+    let _guard = sentry_core::init(options(&dsn, &PathBuf::from(database)));
+    let id = sentry_core::capture_message("killed while sending", Level::Fatal);
+    println!("EVENT {}", id.simple());
+    std::thread::sleep(Duration::from_secs(120));
+}
+
+#[cfg(unix)]
+#[test]
+fn kill_9_during_a_send_the_event_arrives_after_the_next_start_once() {
+    use std::io::BufRead;
+    let _serial = SERIAL.lock();
+    let database = temp_database("kill9");
+    let hanging = FaultServer::start(|_| Reply::Hang);
+    let mut child = std::process::Command::new(std::env::current_exe().unwrap())
+        .args([
+            "--exact",
+            "child_process_for_the_kill_test",
+            "--nocapture",
+            "--test-threads=1",
+        ])
+        .env("DELIVERY_CHILD_DSN", hanging.dsn())
+        .env("DELIVERY_CHILD_DB", &database)
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stdout = std::io::BufReader::new(child.stdout.take().unwrap());
+    let id = stdout
+        .lines()
+        .map_while(Result::ok)
+        .find_map(|line| line.split("EVENT ").nth(1).map(|id| id.trim().to_owned()))
+        .expect("the child printed its event id");
+    assert!(
+        wait_until(Duration::from_secs(20), || hanging.requests() >= 1),
+        "the send started"
+    );
+    child.kill().unwrap(); // SIGKILL: no destructor, no flush, nothing
+    child.wait().unwrap();
+
+    let server = FaultServer::start(|_| ok());
+    let guard = sentry_core::init(options(&server.dsn(), &database));
+    assert!(wait_until(Duration::from_secs(10), || !server
+        .accepted()
+        .is_empty()));
+    std::thread::sleep(Duration::from_millis(300));
+    drop(guard);
+    assert_eq!(
+        ids(&server.accepted()),
+        [id],
+        "delivered once, after the next start"
+    );
+    let _ = std::fs::remove_dir_all(&database);
+}
+
+/// Eight threads capture 100k events each against a slow server: capturing never blocks,
+/// and every event is delivered, dropped with a reason, or kept in the outbox.
+#[test]
+fn load_every_event_is_delivered_dropped_with_a_reason_or_kept() {
+    let _serial = SERIAL.lock();
+    let database = temp_database("load");
+    let server = FaultServer::start(|_| {
+        std::thread::sleep(Duration::from_millis(20));
+        ok()
+    });
+    let guard = sentry_core::init(options(&server.dsn(), &database));
+    let captured: usize = std::thread::scope(|threads| {
+        let workers: Vec<_> = (0..8)
+            .map(|t| {
+                threads.spawn(move || {
+                    for i in 0..100_000 {
+                        sentry_core::capture_message(&format!("load {t}-{i}"), Level::Info);
+                    }
+                    100_000
+                })
+            })
+            .collect();
+        workers.into_iter().map(|w| w.join().unwrap()).sum()
+    });
+    let client = guard.client().unwrap().clone();
+    drop(guard);
+    assert_eq!(captured, 800_000);
+    let tally = || {
+        let dropped: u64 = DropReason::ALL.iter().map(|r| client.dropped(*r)).sum();
+        let kept = std::fs::read_dir(database.join("runs"))
+            .unwrap()
+            .flatten()
+            .flat_map(|run| std::fs::read_dir(run.path()).unwrap().flatten())
+            .filter(|f| f.file_name().to_string_lossy().ends_with(".envelope"))
+            .count() as u64;
+        (server.accepted().len() as u64, dropped, kept)
+    };
+    // Shutdown hands what is still queued to the outbox; let the worker finish writing.
+    let settled = wait_until(Duration::from_secs(10), || {
+        let (delivered, dropped, kept) = tally();
+        delivered + dropped + kept == 800_000
+    });
+    let (delivered, dropped, kept) = tally();
+    assert!(
+        settled,
+        "delivered {delivered}, dropped {dropped}, kept {kept}"
+    );
+    assert!(
+        client.dropped(DropReason::QueueOverflow) > 0,
+        "the bounded queue overflowed"
+    );
+    let _ = std::fs::remove_dir_all(&database);
+}

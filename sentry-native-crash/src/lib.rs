@@ -54,6 +54,7 @@
 
 mod config;
 mod format;
+mod process;
 mod reader;
 
 #[cfg(all(
@@ -83,6 +84,7 @@ pub use config::{
     SnapshotError,
 };
 pub use format::{REPORT_EXTENSION, TEMP_EXTENSION, signal_name};
+pub use process::{die_by_signal, forward_signals, send_signal};
 pub use reader::{
     CrashReport, MAX_REPORT_BYTES, ReportError, StackWalk, describe, parse_report, pending_reports,
     read_report,
@@ -117,6 +119,17 @@ pub fn is_installed() -> bool {
 /// it at the start of threads created outside Rust's `std::thread`.
 pub fn ensure_alt_stack_for_current_thread() -> Result<(), InstallError> {
     imp::ensure_alt_stack_for_current_thread()
+}
+
+/// Makes the calling thread's next SIGABRT write no report, because it is already reported
+/// another way: the SDK's panic hook calls it when the process aborts right after a panic
+/// (`panic = "abort"`, a double panic), so that one failure is one event.
+///
+/// Only the calling thread's next SIGABRT is affected; it still ends the process as usual,
+/// and a crash of any other thread is reported. Async-signal-safe; a no-op where
+/// [`is_supported`] is false.
+pub fn suppress_next_abort() {
+    imp::suppress_next_abort()
 }
 
 /// Replaces the scope snapshot written into reports (opaque bytes, e.g. the serialized scope).

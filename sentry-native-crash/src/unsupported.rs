@@ -14,6 +14,8 @@ pub(crate) fn ensure_alt_stack_for_current_thread() -> Result<(), InstallError> 
     Err(InstallError::Unsupported)
 }
 
+pub(crate) fn suppress_next_abort() {}
+
 pub(crate) fn set_scope(_data: &[u8]) -> Result<(), SnapshotError> {
     Err(SnapshotError::NotInstalled)
 }

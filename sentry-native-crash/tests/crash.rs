@@ -197,6 +197,17 @@ fn abort() {
 }
 
 #[test]
+fn suppressed_abort_dies_the_same_without_a_report() {
+    let dir = TempDir::new("suppressed-abort");
+    let status = run_child("suppressed-abort", &dir.0, true);
+    assert_eq!(status.signal(), Some(SIGABRT));
+    assert!(
+        pending_reports(&dir.0).is_empty(),
+        "a suppressed abort writes no report"
+    );
+}
+
+#[test]
 fn illegal_instruction() {
     check(
         "illegal",

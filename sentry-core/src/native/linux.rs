@@ -41,13 +41,13 @@ const MAX_IMAGES_BYTES: usize = 256 * 1024;
 ///
 /// `None` when the handler is turned off or the directory cannot be created (the SDK then
 /// works as without the feature, and says why on stderr).
-pub(crate) fn setup(options: &ClientOptions) -> Option<Arc<Outbox>> {
+pub(crate) fn setup(options: &ClientOptions) -> Option<Outbox> {
     if !options.native_crash_handler {
         return None;
     }
     let database = options.effective_database_path();
     let outbox = match Outbox::create(&database, Limits::default()) {
-        Ok(outbox) => Arc::new(outbox),
+        Ok(outbox) => outbox,
         Err(error) => {
             sdk_warn!(
                 "native crashes are not captured: cannot use {} ({error})",

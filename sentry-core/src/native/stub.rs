@@ -11,7 +11,7 @@ use crate::scope::Scope;
 use crate::stacktrace::InAppRules;
 
 /// Nothing to install: no run directory is created early.
-pub(crate) fn setup(_options: &ClientOptions) -> Option<Arc<Outbox>> {
+pub(crate) fn setup(_options: &ClientOptions) -> Option<Outbox> {
     None
 }
 

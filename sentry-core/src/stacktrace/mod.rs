@@ -86,6 +86,36 @@ impl CapturedBacktrace {
     /// The frames of the SDK at the newest end (the capture itself and the SDK functions
     /// that called it) are removed, so the trace ends in the code that reported.
     pub fn resolve(&self, rules: &InAppRules) -> Stacktrace {
+        self.resolve_inner(rules)
+    }
+
+    /// The frames with their addresses and modules only, without looking up any symbol:
+    /// instant, for when there is no time to load debug information (a panic whose
+    /// deadline passed). The server can still symbolicate them from the debug images.
+    pub fn unresolved(&self) -> Stacktrace {
+        let after_capture = self
+            .addresses
+            .get(self.capture_frames..)
+            .unwrap_or_default();
+        let images = images_covering(after_capture.iter().copied());
+        let newest_first = after_capture
+            .iter()
+            .map(|&addr| Frame {
+                instruction_addr: Some(format!("{addr:#x}")),
+                package: images.find(addr).map(|image| image.code_file.clone()),
+                ..Frame::default()
+            })
+            .collect();
+        into_stacktrace(newest_first)
+    }
+
+    /// Loads the debug information of the modules on the current stack, so that the first
+    /// real resolution (often a panic's, under a deadline) does not pay for it.
+    pub fn warm_up() {
+        let _ = Self::capture().resolve(&InAppRules::default());
+    }
+
+    fn resolve_inner(&self, rules: &InAppRules) -> Stacktrace {
         let after_capture = self
             .addresses
             .get(self.capture_frames..)

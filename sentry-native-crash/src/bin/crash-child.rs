@@ -30,6 +30,7 @@ const KINDS: &[&str] = &[
     "raise",
     "chained",
     "install-twice",
+    "suppressed-abort",
 ];
 
 fn main() {
@@ -78,6 +79,10 @@ fn crash(kind: &str) {
     match kind {
         "segfault" | "chained" | "install-twice" => segfault(),
         "abort" => std::process::abort(),
+        "suppressed-abort" => {
+            sentry_native_crash::suppress_next_abort();
+            std::process::abort()
+        }
         "illegal" => illegal(),
         "bus" => bus(),
         "fpe" => fpe(),

@@ -28,6 +28,7 @@ use crumb_ring::CrumbRing;
 use scope_slot::Snapshot;
 
 pub(crate) use altstack::ensure_alt_stack_for_current_thread;
+pub(crate) use signals::suppress_next_abort;
 
 /// The signals handled, in the order of [`State::previous`].
 pub(crate) const SIGNALS: [libc::c_int; 6] = [

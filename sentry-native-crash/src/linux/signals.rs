@@ -28,6 +28,22 @@ static CRASHING: AtomicI32 = AtomicI32::new(0);
 /// Set once the owning thread has finished with the report (written or not).
 static DONE: AtomicBool = AtomicBool::new(false);
 
+/// Thread id whose next SIGABRT writes no report (see `suppress_next_abort`); 0: none.
+static SUPPRESSED_ABORT: AtomicI32 = AtomicI32::new(0);
+
+/// The calling thread's next SIGABRT is reported elsewhere (a panic about to abort).
+pub(crate) fn suppress_next_abort() {
+    SUPPRESSED_ABORT.store(gettid(), Ordering::Release);
+}
+
+/// Whether this SIGABRT on thread `tid` was announced by `suppress_next_abort`; consumes it.
+fn take_suppressed(sig: libc::c_int, tid: libc::c_int) -> bool {
+    sig == libc::SIGABRT
+        && SUPPRESSED_ABORT
+            .compare_exchange(tid, 0, Ordering::AcqRel, Ordering::Acquire)
+            .is_ok()
+}
+
 pub(super) fn open_dir(path: &CStr) -> io::Result<libc::c_int> {
     // SAFETY: `path` is NUL-terminated; open has no other preconditions.
     let fd = unsafe {
@@ -106,7 +122,9 @@ extern "C" fn on_signal(sig: libc::c_int, info: *mut libc::siginfo_t, uc: *mut l
     match CRASHING.compare_exchange(0, tid, Ordering::AcqRel, Ordering::Acquire) {
         Ok(_) => {
             let alarm = Watchdog::arm(state.watchdog_secs);
-            if !info.is_null() && !uc.is_null() {
+            // A suppressed abort still takes the writer's place, so a crash of another
+            // thread meanwhile waits for it as usual; it just writes nothing.
+            if !take_suppressed(sig, tid) && !info.is_null() && !uc.is_null() {
                 // SAFETY: the kernel passes a valid siginfo_t for SA_SIGINFO handlers.
                 let (code, address) = unsafe { ((*info).si_code, (*info).si_addr() as u64) };
                 let signal = Signal {
