@@ -21,6 +21,7 @@ use crate::envelope::Envelope;
 use crate::noise::Noise;
 use crate::noise::loop_guard::Window;
 use crate::options::ClientOptions;
+use crate::outbox::Outbox;
 use crate::protocol::{Breadcrumb, ClientSdkInfo, Contexts, DebugMeta, Event, Thread, Threads};
 use crate::scope::Scope;
 use crate::sender::{Sender, SharedOutbox};
@@ -104,6 +105,7 @@ impl Client {
         dsn: Option<Dsn>,
         transport: Box<dyn Transport>,
         database: Option<PathBuf>,
+        crash_run: Option<Outbox>,
     ) -> std::io::Result<Client> {
         let server_name = match &options.server_name {
             Some(name) => Some(name.to_string()),
@@ -114,7 +116,13 @@ impl Client {
             exclude: options.in_app_exclude.clone(),
         };
         let closing = Arc::new(AtomicBool::new(false));
-        let outbox = Arc::new(SharedOutbox::new(database));
+        let crash_run = crash_run.map(|outbox| Arc::new(SharedOutbox::created(outbox)));
+        let outbox = match (&crash_run, database) {
+            // One run directory per process: the crash handler's is the outbox's. (A dry run
+            // keeps no envelopes; its crash run only holds the handler's reports.)
+            (Some(crash_run), Some(_)) => Arc::clone(crash_run),
+            (_, database) => Arc::new(SharedOutbox::new(database)),
+        };
         let processor = Processor {
             in_app,
             dsn,
@@ -136,6 +144,15 @@ impl Client {
         let processor = Arc::new(processor);
         let ticking = Arc::clone(&processor);
         let worker = Worker::start(processor.options.queue_size, move || ticking.tick())?;
+        if let Some(outbox) = crash_run {
+            let job = CrashReportsJob {
+                processor: Arc::clone(&processor),
+                outbox,
+            };
+            if worker.submit(Box::new(job)).is_err() {
+                sdk_debug!("crash reports of earlier runs not sent now: the queue is full");
+            }
+        }
         Ok(Client { processor, worker })
     }
 
@@ -356,6 +373,28 @@ impl Job for EventJob {
     }
 }
 
+/// Sends the crash reports earlier runs left (see [`crate::native`]).
+struct CrashReportsJob {
+    processor: Arc<Processor>,
+    outbox: Arc<SharedOutbox>,
+}
+
+impl Job for CrashReportsJob {
+    fn run(self: Box<Self>) {
+        let processor = &self.processor;
+        let Some(outbox) = self.outbox.get() else {
+            return;
+        };
+        crate::native::send_pending_reports(outbox, &processor.in_app, |mut event| {
+            processor.apply_defaults(&mut event);
+            match processor.before_send(event) {
+                Some(event) => processor.send_event(&event),
+                None => true,
+            }
+        });
+    }
+}
+
 /// Sends what waits in the outbox (an event the panic path stored there).
 #[cfg_attr(not(feature = "panic"), allow(dead_code))]
 struct SendPendingJob(Arc<Processor>);
@@ -372,7 +411,7 @@ struct SendJob(Arc<Processor>, Event);
 
 impl Job for SendJob {
     fn run(self: Box<Self>) {
-        self.0.send_event(&self.1);
+        let _ = self.0.send_event(&self.1);
     }
 }
 
@@ -521,6 +560,7 @@ impl Processor {
             return;
         }
         let images = crate::images::images_covering(addresses);
+        crate::native::images_seen(&images);
         event
             .debug_meta
             .get_or_insert_with(DebugMeta::default)
@@ -549,11 +589,12 @@ impl Processor {
         }
     }
 
-    /// Serializes the event into an envelope and delivers it.
-    pub(crate) fn send_event(&self, event: &Event) {
+    /// Serializes the event into an envelope and delivers it. Returns whether it is safe:
+    /// kept in the outbox or answered for good by the server.
+    pub(crate) fn send_event(&self, event: &Event) -> bool {
         let envelope = self.envelope_for(event);
         sdk_debug!("sending event {}", event.event_id.simple());
-        self.sender.lock().send(&envelope, &self.drops);
+        self.sender.lock().send(&envelope, &self.drops)
     }
 
     fn envelope_for(&self, event: &Event) -> Envelope {

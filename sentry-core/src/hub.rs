@@ -12,6 +12,7 @@ use std::sync::Arc;
 use parking_lot::RwLock;
 
 use crate::client::Client;
+use crate::native::ScopeChange;
 use crate::protocol::Breadcrumb;
 use crate::scope::Scope;
 
@@ -73,19 +74,28 @@ pub(crate) fn try_current_scope() -> Option<Arc<Scope>> {
 /// sentry_core::configure_scope(|scope| scope.set_tag("worker", "ingest"));
 /// ```
 pub fn configure_scope<R>(f: impl FnOnce(&mut Scope) -> R) -> R {
+    modify_scope(f, ScopeChange::Any)
+}
+
+/// [`configure_scope`], then the crash handler's snapshot is brought up to date with what
+/// `change` says may have changed.
+fn modify_scope<R>(f: impl FnOnce(&mut Scope) -> R, change: ScopeChange) -> R {
     let mut f = Some(f);
+    let mut run = |scope: &mut Scope| {
+        let result = (f.take().expect("called once"))(scope);
+        crate::native::scope_changed(scope, change);
+        result
+    };
     let pushed = LAYERS.with(|layers| {
         let mut layers = layers.borrow_mut();
-        layers
-            .last_mut()
-            .map(|top| (f.take().expect("called once"))(Arc::make_mut(top)))
+        layers.last_mut().map(|top| run(Arc::make_mut(top)))
     });
     match pushed {
         Some(result) => result,
         None => {
             let mut process = PROCESS_SCOPE.write();
             let scope = process.get_or_insert_with(Arc::default);
-            (f.take().expect("called once"))(Arc::make_mut(scope))
+            run(Arc::make_mut(scope))
         }
     }
 }
@@ -154,5 +164,8 @@ pub fn add_breadcrumb(breadcrumb: Breadcrumb) {
         return;
     };
     let max = client.options().max_breadcrumbs;
-    configure_scope(|scope| scope.add_breadcrumb(breadcrumb, max));
+    modify_scope(
+        |scope| scope.add_breadcrumb(breadcrumb, max),
+        ScopeChange::Breadcrumbs,
+    );
 }

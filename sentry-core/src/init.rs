@@ -135,7 +135,11 @@ pub fn try_init(options: impl Into<ClientOptions>) -> Result<ClientInitGuard, In
     };
     // A dry run sends nothing, so it keeps nothing for later either.
     let database = (!options.dry_run).then(|| options.effective_database_path());
-    let client = Client::new(options, dsn, transport, database).map_err(InitError::Worker)?;
+    // The crash handler needs this run's directory now (even in a dry run: a crash is still
+    // reported on the next start).
+    let crash_run = crate::native::setup(&options);
+    let client =
+        Client::new(options, dsn, transport, database, crash_run).map_err(InitError::Worker)?;
     let client = Arc::new(client);
     if let Some(previous) = crate::hub::bind_client(Some(Arc::clone(&client))) {
         previous.close(previous.options().shutdown_timeout);

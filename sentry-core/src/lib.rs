@@ -28,6 +28,16 @@
 //! merges the scope, resolves the stack trace, adds contexts and debug images, serializes
 //! an envelope and sends it. When the queue is full the event is dropped and counted, and
 //! with `debug` on the SDK says so on stderr.
+//!
+//! # Native crashes
+//!
+//! With the `native-crash` feature (on by default) on Linux, `init` also installs signal
+//! handlers (option [`ClientOptions::native_crash_handler`]): a segmentation fault, abort,
+//! illegal instruction, bus error, floating-point exception or trap is written to the
+//! database directory with the scope (tags, user, breadcrumbs up to the last one added,
+//! release, ...) and the loaded images, and sent as a fatal event by the next start of the
+//! program. Try it with `cargo run --example crash -- segfault`, then
+//! `cargo run --example crash -- none`.
 
 pub mod dsn;
 pub mod envelope;
@@ -44,6 +54,7 @@ mod debug;
 mod error_chain;
 mod hub;
 mod init;
+mod native;
 mod noise;
 mod options;
 mod outbox;

@@ -143,6 +143,11 @@ pub struct ClientOptions {
     /// persists it), then waits for delivery. What is not delivered by then is sent on the
     /// next start. Default 2 s.
     pub panic_flush_timeout: Duration,
+    /// Install the native crash handler at init (feature `native-crash`, Linux): crashes
+    /// (SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGABRT, SIGTRAP) are written to the database
+    /// directory and sent as events on the next start. Off, the process neither installs
+    /// the handler nor sends the reports earlier runs left (they wait for a start with it on).
+    pub native_crash_handler: bool,
 }
 
 impl Default for ClientOptions {
@@ -183,6 +188,7 @@ impl Default for ClientOptions {
             transport: None,
             panic_capture: PanicCapture::default(),
             panic_flush_timeout: Duration::from_secs(2),
+            native_crash_handler: true,
         }
     }
 }
@@ -420,6 +426,12 @@ impl ClientOptions {
         self
     }
 
+    /// Turns the native crash handler on or off.
+    pub fn native_crash_handler(mut self, value: bool) -> Self {
+        self.native_crash_handler = value;
+        self
+    }
+
     /// Fills what the code left unset from the environment: `SENTRY_DSN`,
     /// `SENTRY_RELEASE`, `SENTRY_ENVIRONMENT`, `SENTRY_DEBUG`, `SENTRY_DRY_RUN`,
     /// `SENTRY_DRY_RUN_DIR`, `SENTRY_DATABASE_PATH`, `HTTPS_PROXY` and `HTTP_PROXY` (lowercase forms too).
@@ -519,6 +531,7 @@ impl fmt::Debug for ClientOptions {
             .field("shutdown_timeout", &self.shutdown_timeout)
             .field("queue_size", &self.queue_size)
             .field("transport", &self.transport.as_ref().map(|_| "<custom>"))
+            .field("native_crash_handler", &self.native_crash_handler)
             .field("panic_capture", &self.panic_capture)
             .field("panic_flush_timeout", &self.panic_flush_timeout)
             .finish_non_exhaustive()

@@ -144,6 +144,41 @@ impl Scope {
         self.fingerprint.as_deref()
     }
 
+    #[cfg_attr(
+        not(all(
+            feature = "native-crash",
+            target_os = "linux",
+            any(target_arch = "x86_64", target_arch = "aarch64")
+        )),
+        allow(dead_code)
+    )]
+    /// The parts of the scope other than breadcrumbs, borrowed (for the crash handler's
+    /// snapshot, which serializes them without cloning).
+    pub(crate) fn parts(&self) -> ScopeParts<'_> {
+        ScopeParts {
+            level: self.level,
+            fingerprint: self.fingerprint.as_deref(),
+            transaction: self.transaction.as_deref(),
+            user: self.user.as_deref(),
+            tags: &self.tags,
+            extra: &self.extra,
+            contexts: &self.contexts,
+        }
+    }
+
+    #[cfg_attr(
+        not(all(
+            feature = "native-crash",
+            target_os = "linux",
+            any(target_arch = "x86_64", target_arch = "aarch64")
+        )),
+        allow(dead_code)
+    )]
+    /// The breadcrumbs as the shared pointers the scope keeps, oldest first.
+    pub(crate) fn breadcrumb_arcs(&self) -> &VecDeque<Arc<Breadcrumb>> {
+        &self.breadcrumbs
+    }
+
     /// Merges the scope into an event. What the event set itself wins over the scope,
     /// except the level, which the scope overrides when set (as in every Sentry SDK).
     pub fn apply_to_event(&self, event: &mut Event) {
@@ -190,6 +225,33 @@ impl Scope {
             crumbs.values.extend(own);
         }
     }
+}
+
+#[cfg_attr(
+    not(all(
+        feature = "native-crash",
+        target_os = "linux",
+        any(target_arch = "x86_64", target_arch = "aarch64")
+    )),
+    allow(dead_code)
+)]
+/// The parts of a [`Scope`] other than breadcrumbs, serialized as the scope's JSON object.
+#[derive(serde::Serialize)]
+pub(crate) struct ScopeParts<'a> {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) level: Option<Level>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) fingerprint: Option<&'a [String]>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) transaction: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) user: Option<&'a User>,
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub(crate) tags: &'a BTreeMap<String, String>,
+    #[serde(skip_serializing_if = "Map::is_empty")]
+    pub(crate) extra: &'a Map,
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub(crate) contexts: &'a Contexts,
 }
 
 #[cfg(test)]

@@ -50,11 +50,29 @@ impl SharedOutbox {
         }
     }
 
+    /// An outbox whose run directory `init` already created (for the crash handler, which
+    /// needs it at once); it adopts what earlier runs left at its first use.
+    pub(crate) fn created(outbox: Outbox) -> Self {
+        SharedOutbox {
+            database: None,
+            opened: OnceLock::from(Some(outbox)),
+        }
+    }
+
     /// The outbox, opened on first use (adopting what earlier runs left).
     pub(crate) fn get(&self) -> Option<&Outbox> {
-        self.opened
+        let outbox = self
+            .opened
             .get_or_init(|| open_outbox(self.database.as_deref()?))
-            .as_ref()
+            .as_ref()?;
+        // Only the first call adopts; later ones cost one atomic load.
+        if let Err(error) = outbox.adopt() {
+            sdk_debug!(
+                "outbox: could not index {}: {error}",
+                outbox.root().display()
+            );
+        }
+        Some(outbox)
     }
 
     /// Stores the envelope on disk; `None` when there is no outbox or writing failed.
@@ -123,7 +141,9 @@ impl Sender {
     }
 
     /// Keeps an envelope in the outbox and sends it unless the server is backed off.
-    pub(crate) fn send(&mut self, envelope: &Envelope, drops: &DropCounters) {
+    /// Returns whether the envelope is safe: kept in the outbox, or answered for good by the
+    /// server (so that its source, such as a crash report, may be deleted).
+    pub(crate) fn send(&mut self, envelope: &Envelope, drops: &DropCounters) -> bool {
         if !envelope.items().is_empty()
             && envelope
                 .items()
@@ -138,7 +158,8 @@ impl Sender {
                     item.item_type()
                 );
             }
-            return;
+            // Not safe: a crash report behind it is kept for a later start.
+            return false;
         }
         let entry = self.keep(envelope, drops);
         if self.closing.load(Ordering::Acquire) {
@@ -146,19 +167,22 @@ impl Sender {
                 drops.record(DropReason::NetworkError);
                 sdk_debug!("envelope dropped (network_error): shutting down and no outbox");
             }
-            return;
+            return entry.is_some();
         }
         if self.backing_off() {
             if entry.is_none() {
                 drops.record(DropReason::NetworkError);
                 sdk_debug!("envelope dropped (network_error): server backed off and no outbox");
             }
-            return;
+            return entry.is_some();
         }
-        if let Attempt::Later = self.attempt(envelope, entry.as_ref(), drops)
-            && entry.is_none()
-        {
-            drops.record(DropReason::NetworkError);
+        match self.attempt(envelope, entry.as_ref(), drops) {
+            Attempt::Done => true,
+            Attempt::Later if entry.is_none() => {
+                drops.record(DropReason::NetworkError);
+                false
+            }
+            Attempt::Later => true,
         }
     }
 

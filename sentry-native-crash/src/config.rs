@@ -10,6 +10,10 @@ pub const MIN_ALT_STACK_SIZE: usize = 64 * 1024;
 /// Largest frame count a report may hold, whatever [`HandlerConfig::max_frames`] says.
 pub const MAX_FRAMES_LIMIT: usize = 1024;
 
+/// Largest breadcrumb count a report may hold, whatever [`HandlerConfig::max_breadcrumbs`]
+/// says.
+pub const MAX_BREADCRUMBS_LIMIT: usize = 1024;
+
 /// What [`install`](crate::install) needs. Build it with [`HandlerConfig::new`] and adjust.
 #[derive(Clone, Debug)]
 pub struct HandlerConfig {
@@ -23,6 +27,13 @@ pub struct HandlerConfig {
     pub max_scope_bytes: usize,
     /// Capacity of the image list; [`set_images`](crate::set_images) refuses larger ones.
     pub max_images_bytes: usize,
+    /// How many breadcrumbs pushed with [`push_breadcrumb`](crate::push_breadcrumb) a report
+    /// holds at most (the newest; capped at [`MAX_BREADCRUMBS_LIMIT`]). Their slots are
+    /// allocated at install: twice `max_breadcrumbs * max_breadcrumb_bytes`.
+    pub max_breadcrumbs: usize,
+    /// Capacity of one breadcrumb; [`push_breadcrumb`](crate::push_breadcrumb) refuses larger
+    /// ones.
+    pub max_breadcrumb_bytes: usize,
     /// Size of the alternate signal stack given to threads that have none or too small a one
     /// (at least [`MIN_ALT_STACK_SIZE`]).
     pub alt_stack_size: usize,
@@ -33,14 +44,16 @@ pub struct HandlerConfig {
 }
 
 impl HandlerConfig {
-    /// Defaults: 256 frames, 64 KiB of scope, 256 KiB of images, 64 KiB alternate stacks, a
-    /// 10 second watchdog.
+    /// Defaults: 256 frames, 64 KiB of scope, 256 KiB of images, 100 breadcrumbs of up to
+    /// 1 KiB, 64 KiB alternate stacks, a 10 second watchdog.
     pub fn new(report_dir: impl Into<PathBuf>) -> Self {
         HandlerConfig {
             report_dir: report_dir.into(),
             max_frames: 256,
             max_scope_bytes: 64 * 1024,
             max_images_bytes: 256 * 1024,
+            max_breadcrumbs: 100,
+            max_breadcrumb_bytes: 1024,
             alt_stack_size: MIN_ALT_STACK_SIZE,
             watchdog_secs: 10,
         }

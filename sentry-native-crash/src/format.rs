@@ -19,6 +19,8 @@
 //! walk fp                               how frames after the pc were found: fp, scan or none
 //! scope 0x1c                            opaque blob: hex length, newline, that many bytes, newline
 //! ...28 bytes...
+//! crumb 0x12                            one per breadcrumb kept, oldest first, same framing
+//! ...18 bytes...
 //! images 0x0                            opaque blob, same framing
 //!
 //! end 0x1f3 0x8c2fa3e0d91b0c55          length of everything before this line, FNV-1a 64 of it

@@ -12,6 +12,7 @@
 //! native::install(native::HandlerConfig::new(dir))?;
 //! native::set_images(b"[...serialized image list...]").ok();
 //! native::set_scope(b"{...serialized scope...}").ok(); // again whenever the scope changes
+//! native::push_breadcrumb(b"{...one serialized breadcrumb...}").ok(); // cheap, one at a time
 //!
 //! // On the next start:
 //! for path in native::pending_reports(dir) {
@@ -79,7 +80,8 @@ mod unsupported;
 use unsupported as imp;
 
 pub use config::{
-    HandlerConfig, InstallError, MAX_FRAMES_LIMIT, MIN_ALT_STACK_SIZE, SnapshotError,
+    HandlerConfig, InstallError, MAX_BREADCRUMBS_LIMIT, MAX_FRAMES_LIMIT, MIN_ALT_STACK_SIZE,
+    SnapshotError,
 };
 pub use format::{REPORT_EXTENSION, TEMP_EXTENSION, signal_name};
 pub use process::{die_by_signal, forward_signals, send_signal};
@@ -144,4 +146,22 @@ pub fn set_scope(data: &[u8]) -> Result<(), SnapshotError> {
 /// [`HandlerConfig::max_images_bytes`].
 pub fn set_images(data: &[u8]) -> Result<(), SnapshotError> {
     imp::set_images(data)
+}
+
+/// Adds a breadcrumb (opaque bytes, e.g. one serialized breadcrumb) after the ones pushed
+/// before; reports hold the newest [`HandlerConfig::max_breadcrumbs`], oldest first, in
+/// [`CrashReport::breadcrumbs`].
+///
+/// Unlike keeping breadcrumbs inside the [`set_scope`] snapshot, this copies only the new
+/// breadcrumb, so it stays cheap however many are kept. Same thread-safety as [`set_scope`];
+/// a breadcrumb larger than [`HandlerConfig::max_breadcrumb_bytes`] is refused.
+pub fn push_breadcrumb(data: &[u8]) -> Result<(), SnapshotError> {
+    imp::push_breadcrumb(data)
+}
+
+/// Keeps only the newest `n` breadcrumbs pushed so far in reports: 0 clears them; a number
+/// above the current count changes nothing. For a caller whose own list dropped its oldest
+/// or was cleared.
+pub fn keep_newest_breadcrumbs(n: usize) -> Result<(), SnapshotError> {
+    imp::keep_newest_breadcrumbs(n)
 }

@@ -52,6 +52,8 @@ pub struct CrashReport {
     pub scope: Vec<u8>,
     /// The image list given to `set_images`, byte for byte.
     pub images: Vec<u8>,
+    /// The breadcrumbs given to `push_breadcrumb` that were kept, oldest first, byte for byte.
+    pub breadcrumbs: Vec<Vec<u8>>,
     /// Wall-clock time of the crash: seconds and nanoseconds since the Unix epoch.
     pub timestamp: (u64, u32),
 }
@@ -169,6 +171,7 @@ pub fn parse_report(bytes: &[u8]) -> Result<CrashReport, ReportError> {
         stack_walk: StackWalk::None,
         scope: Vec::new(),
         images: Vec::new(),
+        breadcrumbs: Vec::new(),
         timestamp: (0, 0),
     };
     let (mut seen_signal, mut seen_tid, mut seen_time) = (false, false, false);
@@ -229,7 +232,7 @@ pub fn parse_report(bytes: &[u8]) -> Result<CrashReport, ReportError> {
                     _ => StackWalk::None,
                 }
             }
-            b"scope" | b"images" => {
+            b"scope" | b"images" | b"crumb" => {
                 let len = hex(value).ok_or(bad("bad blob length"))?;
                 let len = usize::try_from(len).map_err(|_| bad("bad blob length"))?;
                 let start = next;
@@ -241,10 +244,10 @@ pub fn parse_report(bytes: &[u8]) -> Result<CrashReport, ReportError> {
                     return Err(bad("blob not followed by a newline"));
                 }
                 let data = bytes[start..stop].to_vec();
-                if key == b"scope" {
-                    r.scope = data;
-                } else {
-                    r.images = data;
+                match key {
+                    b"scope" => r.scope = data,
+                    b"images" => r.images = data,
+                    _ => r.breadcrumbs.push(data),
                 }
                 next = stop + 1;
             }

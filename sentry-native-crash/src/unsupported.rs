@@ -23,3 +23,11 @@ pub(crate) fn set_scope(_data: &[u8]) -> Result<(), SnapshotError> {
 pub(crate) fn set_images(_data: &[u8]) -> Result<(), SnapshotError> {
     Err(SnapshotError::NotInstalled)
 }
+
+pub(crate) fn push_breadcrumb(_data: &[u8]) -> Result<(), SnapshotError> {
+    Err(SnapshotError::NotInstalled)
+}
+
+pub(crate) fn keep_newest_breadcrumbs(_n: usize) -> Result<(), SnapshotError> {
+    Err(SnapshotError::NotInstalled)
+}

@@ -178,8 +178,12 @@ fn deliver(args: &Args, database: &Path, run: Option<&Run<'_>>) {
     if run.is_none() && !has_leftovers(database) {
         return;
     }
+    // No crash handler in the wrapper, and so (for now) no conversion of the program's crash
+    // reports here either: they wait for the program's next start, and the wrapper's event
+    // is the only one of this crash (see `crash_reports_since`).
     let mut options = ClientOptions::new()
         .database_path(database)
+        .native_crash_handler(false)
         .before_send(|event| (!event.tags.contains_key(SYNC_TAG)).then_some(event));
     options.dsn = args.dsn.clone();
     options.release = args.release.clone().map(Into::into);

@@ -72,6 +72,7 @@ pub(crate) struct Outbox {
     _lock: File,
     entries: Mutex<VecDeque<Entry>>,
     next_seq: AtomicU64,
+    adopted: std::sync::Once,
 }
 
 const EXTENSION: &str = "envelope";
@@ -81,6 +82,15 @@ impl Outbox {
     /// Opens the outbox under `database`: creates this process's run directory, locks it,
     /// and adopts the envelopes of runs whose process is gone.
     pub(crate) fn open(database: &Path, limits: Limits) -> io::Result<Outbox> {
+        let outbox = Outbox::create(database, limits)?;
+        outbox.adopt()?;
+        Ok(outbox)
+    }
+
+    /// Creates and locks this process's run directory without adopting anything yet: what
+    /// `init` does when the crash handler needs the directory at once; [`Outbox::adopt`]
+    /// follows on the worker.
+    pub(crate) fn create(database: &Path, limits: Limits) -> io::Result<Outbox> {
         ensure_private_dir(database)?;
         let runs = database.join("runs");
         ensure_private_dir(&runs)?;
@@ -102,10 +112,46 @@ impl Outbox {
             _lock: lock,
             entries: Mutex::new(VecDeque::new()),
             next_seq: AtomicU64::new(0),
+            adopted: std::sync::Once::new(),
         };
-        outbox.adopt_orphans(&runs);
-        outbox.rescan()?;
         Ok(outbox)
+    }
+
+    /// Adopts the files of dead runs and indexes this run's envelopes; only the first call
+    /// does anything.
+    pub(crate) fn adopt(&self) -> io::Result<()> {
+        let mut result = Ok(());
+        self.adopted.call_once(|| {
+            self.adopt_orphans(&self.root.join("runs"));
+            result = self.rescan();
+        });
+        result
+    }
+
+    #[cfg_attr(
+        not(all(
+            feature = "native-crash",
+            target_os = "linux",
+            any(target_arch = "x86_64", target_arch = "aarch64")
+        )),
+        allow(dead_code)
+    )]
+    /// This process's run directory (where the crash handler writes its reports).
+    pub(crate) fn run_dir(&self) -> &Path {
+        &self.run_dir
+    }
+
+    #[cfg_attr(
+        not(all(
+            feature = "native-crash",
+            target_os = "linux",
+            any(target_arch = "x86_64", target_arch = "aarch64")
+        )),
+        allow(dead_code)
+    )]
+    /// The locked `lock` file of this run.
+    pub(crate) fn lock_file(&self) -> &File {
+        &self._lock
     }
 
     /// The database directory.
@@ -232,15 +278,18 @@ impl Outbox {
     /// at but is never sent.
     pub(crate) fn set_aside(&self, entry: &Entry) {
         self.entries.lock().retain(|e| e != entry);
+        self.set_aside_file(&entry.name);
+    }
+
+    /// Moves the file `name` of this run (an envelope or a crash report) to
+    /// `<database>/corrupt/`; removes it when that fails.
+    pub(crate) fn set_aside_file(&self, name: &str) {
         let corrupt = self.root.join("corrupt");
-        let from = self.run_dir.join(&entry.name);
-        let moved = ensure_private_dir(&corrupt)
-            .and_then(|()| fs::rename(&from, corrupt.join(&entry.name)));
+        let from = self.run_dir.join(name);
+        let moved =
+            ensure_private_dir(&corrupt).and_then(|()| fs::rename(&from, corrupt.join(name)));
         if let Err(error) = moved {
-            crate::debug::sdk_debug!(
-                "outbox: could not set {} aside ({error}); removing it",
-                entry.name
-            );
+            crate::debug::sdk_debug!("outbox: could not set {name} aside ({error}); removing it");
             let _ = fs::remove_file(&from);
         }
     }

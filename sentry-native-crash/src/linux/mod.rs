@@ -5,6 +5,7 @@
 //! and never sees freed memory.
 
 mod altstack;
+mod crumb_ring;
 mod maps;
 mod registers;
 mod scope_slot;
@@ -20,8 +21,10 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicPtr, Ordering};
 
 use crate::config::{
-    HandlerConfig, InstallError, MAX_FRAMES_LIMIT, MIN_ALT_STACK_SIZE, SnapshotError,
+    HandlerConfig, InstallError, MAX_BREADCRUMBS_LIMIT, MAX_FRAMES_LIMIT, MIN_ALT_STACK_SIZE,
+    SnapshotError,
 };
+use crumb_ring::CrumbRing;
 use scope_slot::Snapshot;
 
 pub(crate) use altstack::ensure_alt_stack_for_current_thread;
@@ -46,6 +49,7 @@ pub(crate) struct State {
     pub(crate) watchdog_secs: u32,
     pub(crate) scope: Snapshot,
     pub(crate) images: Snapshot,
+    pub(crate) breadcrumbs: CrumbRing,
     /// Where the handler copies a snapshot before writing it. Used only by the thread that
     /// won the right to write the report (see `signals::CRASHING`), hence the `UnsafeCell`.
     pub(crate) copy: UnsafeCell<Box<[u8]>>,
@@ -87,13 +91,20 @@ pub(crate) fn install(config: HandlerConfig) -> Result<(), InstallError> {
         ))
     })?;
     let dir_fd = signals::open_dir(&dir).map_err(InstallError::ReportDir)?;
-    let copy_len = config.max_scope_bytes.max(config.max_images_bytes);
+    let copy_len = config
+        .max_scope_bytes
+        .max(config.max_images_bytes)
+        .max(config.max_breadcrumb_bytes + 8);
     let state = State {
         dir_fd,
         max_frames: config.max_frames.clamp(1, MAX_FRAMES_LIMIT),
         watchdog_secs: config.watchdog_secs,
         scope: Snapshot::new(config.max_scope_bytes),
         images: Snapshot::new(config.max_images_bytes),
+        breadcrumbs: CrumbRing::new(
+            config.max_breadcrumbs.min(MAX_BREADCRUMBS_LIMIT),
+            config.max_breadcrumb_bytes,
+        ),
         copy: UnsafeCell::new(vec![0u8; copy_len].into_boxed_slice()),
         previous: signals::current_actions()?,
     };
@@ -122,6 +133,24 @@ pub(crate) fn set_scope(data: &[u8]) -> Result<(), SnapshotError> {
 
 pub(crate) fn set_images(data: &[u8]) -> Result<(), SnapshotError> {
     set_snapshot(|s| &s.images, data)
+}
+
+pub(crate) fn push_breadcrumb(data: &[u8]) -> Result<(), SnapshotError> {
+    let state = state().ok_or(SnapshotError::NotInstalled)?;
+    if state.breadcrumbs.push(data) {
+        Ok(())
+    } else {
+        Err(SnapshotError::TooLarge {
+            len: data.len(),
+            max: state.breadcrumbs.slot_capacity(),
+        })
+    }
+}
+
+pub(crate) fn keep_newest_breadcrumbs(n: usize) -> Result<(), SnapshotError> {
+    let state = state().ok_or(SnapshotError::NotInstalled)?;
+    state.breadcrumbs.keep_newest(n);
+    Ok(())
 }
 
 pub(crate) fn is_installed() -> bool {

@@ -70,12 +70,28 @@ impl Snapshot {
         let seq = buf.seq.load(Ordering::Relaxed);
         buf.seq.store(seq.wrapping_add(1), Ordering::Relaxed);
         fence(Ordering::Release);
-        for (i, chunk) in data.chunks(8).enumerate() {
-            let mut word = [0u8; 8];
-            word[..chunk.len()].copy_from_slice(chunk);
-            buf.words[i].store(u64::from_le_bytes(word), Ordering::Relaxed);
-        }
+        store_words(&buf.words, data);
         buf.len.store(data.len(), Ordering::Relaxed);
+        buf.seq.store(seq.wrapping_add(2), Ordering::Release);
+        self.current.store(next, Ordering::Release);
+        true
+    }
+
+    /// Publishes the 8 bytes of `prefix` (little-endian) followed by `data`, as `set` would
+    /// publish them concatenated, without building the concatenation.
+    pub(crate) fn set_prefixed(&self, prefix: u64, data: &[u8]) -> bool {
+        if data.len() + 8 > self.cap {
+            return false;
+        }
+        let _guard = self.writers.lock().unwrap_or_else(|e| e.into_inner());
+        let next = 1 - self.current.load(Ordering::Relaxed);
+        let buf = &self.bufs[next];
+        let seq = buf.seq.load(Ordering::Relaxed);
+        buf.seq.store(seq.wrapping_add(1), Ordering::Relaxed);
+        fence(Ordering::Release);
+        buf.words[0].store(prefix.to_le(), Ordering::Relaxed);
+        store_words(&buf.words[1..], data);
+        buf.len.store(data.len() + 8, Ordering::Relaxed);
         buf.seq.store(seq.wrapping_add(2), Ordering::Release);
         self.current.store(next, Ordering::Release);
         true
@@ -102,6 +118,21 @@ impl Snapshot {
             }
         }
         None
+    }
+}
+
+/// Stores `data` into `words`, 8 bytes a word, little-endian, the last word zero-padded.
+fn store_words(words: &[AtomicU64], data: &[u8]) {
+    let mut chunks = data.chunks_exact(8);
+    for (word, chunk) in words.iter().zip(&mut chunks) {
+        let bytes: [u8; 8] = chunk.try_into().unwrap_or([0; 8]);
+        word.store(u64::from_le_bytes(bytes), Ordering::Relaxed);
+    }
+    let rest = chunks.remainder();
+    if !rest.is_empty() {
+        let mut last = [0u8; 8];
+        last[..rest.len()].copy_from_slice(rest);
+        words[data.len() / 8].store(u64::from_le_bytes(last), Ordering::Relaxed);
     }
 }
 

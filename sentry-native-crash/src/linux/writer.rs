@@ -207,6 +207,9 @@ pub(super) unsafe fn write_report(
     // A snapshot that raced with updates on every attempt is written empty, never torn.
     let n = state.scope.read_into(copy).unwrap_or(0);
     w.blob(b"scope", &copy[..n]);
+    state
+        .breadcrumbs
+        .for_each(copy, |crumb| w.blob(b"crumb", crumb));
     let n = state.images.read_into(copy).unwrap_or(0);
     w.blob(b"images", &copy[..n]);
     let (FdSink(fd), ok) = w.finish();

@@ -1,0 +1,29 @@
+//! Without native crash support every hook is a no-op.
+
+use std::sync::Arc;
+
+use super::ScopeChange;
+use crate::images::ImageList;
+use crate::options::ClientOptions;
+use crate::outbox::Outbox;
+use crate::protocol::Event;
+use crate::scope::Scope;
+use crate::stacktrace::InAppRules;
+
+/// Nothing to install: no run directory is created early.
+pub(crate) fn setup(_options: &ClientOptions) -> Option<Outbox> {
+    None
+}
+
+#[inline(always)]
+pub(crate) fn scope_changed(_scope: &Scope, _change: ScopeChange) {}
+
+#[inline(always)]
+pub(crate) fn images_seen(_images: &Arc<ImageList>) {}
+
+pub(crate) fn send_pending_reports(
+    _outbox: &Outbox,
+    _rules: &InAppRules,
+    _send: impl FnMut(Event) -> bool,
+) {
+}

@@ -1,0 +1,360 @@
+//! Native crashes end to end: `examples/crash.rs` crashes for real with the project's DSN,
+//! starts again with `none`, and the crash arrives at Bugsink as a fatal, symbolicated event
+//! with the scope of the crashed run, valid for Relay.
+
+#![cfg(all(
+    target_os = "linux",
+    any(target_arch = "x86_64", target_arch = "aarch64")
+))]
+
+use std::os::unix::process::ExitStatusExt;
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitStatus};
+use std::sync::OnceLock;
+use std::time::Duration;
+
+use e2e::{Bugsink, Project, assert_all_relay_valid, venv_python};
+use serde_json::Value;
+
+const SIGILL: i32 = 4;
+const SIGTRAP: i32 = 5;
+const SIGABRT: i32 = 6;
+const SIGBUS: i32 = 7;
+const SIGFPE: i32 = 8;
+const SIGSEGV: i32 = 11;
+
+const WAIT: Duration = Duration::from_secs(30);
+
+/// Builds the crash example once, into the target directory of this test, and returns it.
+fn crash_example() -> &'static Path {
+    static PATH: OnceLock<PathBuf> = OnceLock::new();
+    PATH.get_or_init(|| {
+        // <target>/<profile>/deps/<this test>
+        let exe = std::env::current_exe().unwrap();
+        let profile_dir = exe.parent().unwrap().parent().unwrap().to_owned();
+        let mut build = Command::new(env!("CARGO"));
+        build
+            .args([
+                "build",
+                "--quiet",
+                "-p",
+                "sentry-examples",
+                "--example",
+                "crash",
+            ])
+            .arg("--target-dir")
+            .arg(profile_dir.parent().unwrap())
+            .current_dir(e2e::workspace_root());
+        if profile_dir.file_name().is_some_and(|n| n == "release") {
+            build.arg("--release");
+        }
+        assert!(
+            build.status().unwrap().success(),
+            "cargo build --example crash"
+        );
+        profile_dir.join("examples").join("crash")
+    })
+}
+
+fn run(kind: &str, project: &Project, database: &Path) -> (ExitStatus, String) {
+    let output = Command::new(crash_example())
+        .arg(kind)
+        .env("SENTRY_DSN", project.dsn())
+        .env("SENTRY_DATABASE_PATH", database)
+        .env("SENTRY_DEBUG", "1")
+        .env_remove("SENTRY_DRY_RUN")
+        .env_remove("SENTRY_RELEASE")
+        .env_remove("SENTRY_ENVIRONMENT")
+        .output()
+        .unwrap();
+    (
+        output.status,
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
+}
+
+/// The debug id and code id the real symbolic library computes for a file.
+fn symbolic_ids(path: &Path) -> (String, String) {
+    let script = "import sys, symbolic\n\
+        o = next(symbolic.Archive.open(sys.argv[1]).iter_objects())\n\
+        print(o.debug_id); print(o.code_id)";
+    let out = Command::new(venv_python())
+        .args(["-c", script])
+        .arg(path)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8(out.stdout).unwrap();
+    let mut lines = text.lines();
+    (
+        lines.next().unwrap().to_owned(),
+        lines.next().unwrap().to_owned(),
+    )
+}
+
+fn hex(value: &Value) -> u64 {
+    u64::from_str_radix(value.as_str().unwrap().trim_start_matches("0x"), 16).unwrap()
+}
+
+/// What a kind of crash must look like.
+struct Case {
+    kind: &'static str,
+    /// Signal the process dies of.
+    exit: i32,
+    /// Signal in the report (a stack overflow is a SIGSEGV that Rust's handler turns into
+    /// an abort after ours ran).
+    signal: i32,
+    name: &'static str,
+    /// A function of the example the stack trace names.
+    function: &'static str,
+    /// Whether that function is where the crash happened (the innermost named frame, or
+    /// the one it inlined).
+    innermost: bool,
+    thread: Option<&'static str>,
+}
+
+/// Crashes with `case.kind`, starts again, and checks the event Bugsink stored.
+fn check(case: Case) {
+    let kind = case.kind;
+    let project = Bugsink::shared().new_project(&format!("native-{kind}"));
+    let database = e2e::target_dir().join(format!("e2e-native-db-{}-{kind}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&database);
+
+    let (status, stderr) = run(kind, &project, &database);
+    assert_eq!(
+        status.signal(),
+        Some(case.exit),
+        "{kind}: {status:?}\n{stderr}"
+    );
+    assert!(
+        project.events().is_empty(),
+        "{kind}: nothing is sent from inside the crash"
+    );
+    let (status, stderr) = run("none", &project, &database);
+    assert!(status.success(), "{kind}: second start: {stderr}");
+
+    let events = project.wait_for_events(1, WAIT);
+    assert_eq!(events.len(), 1, "{kind}: one event");
+    assert_all_relay_valid(&events);
+    let event = &events[0];
+    assert_eq!(event["level"], "fatal");
+    assert_eq!(event["platform"], "native");
+
+    let exception = &event["exception"]["values"][0];
+    assert_eq!(exception["type"], case.name, "{kind}");
+    assert!(!exception["value"].as_str().unwrap().is_empty());
+    let mechanism = &exception["mechanism"];
+    assert_eq!(mechanism["type"], "signalhandler");
+    assert_eq!(mechanism["handled"], false);
+    assert_eq!(mechanism["synthetic"], true);
+    assert_eq!(mechanism["meta"]["signal"]["number"], case.signal);
+    assert_eq!(mechanism["meta"]["signal"]["name"], case.name);
+
+    let thread = &event["threads"]["values"][0];
+    assert_eq!(thread["crashed"], true);
+    assert_eq!(thread["id"], exception["thread_id"]);
+    if let Some(name) = case.thread {
+        assert_eq!(thread["name"], name, "{kind}");
+    }
+    let trace = &exception["stacktrace"];
+    let frames = trace["frames"].as_array().expect("frames");
+    let pc_register = if cfg!(target_arch = "x86_64") {
+        "rip"
+    } else {
+        "pc"
+    };
+    assert_eq!(
+        hex(&frames.last().unwrap()["instruction_addr"]),
+        hex(&trace["registers"][pc_register]),
+        "{kind}: the innermost frame is the pc"
+    );
+    let names: Vec<&str> = frames
+        .iter()
+        .filter_map(|f| f["function"].as_str())
+        .collect();
+    if case.innermost {
+        let innermost_of_ours = frames
+            .iter()
+            .rev()
+            .take_while(|f| f["instruction_addr"] == frames.last().unwrap()["instruction_addr"])
+            .filter_map(|f| f["function"].as_str())
+            .collect::<Vec<_>>();
+        assert!(
+            innermost_of_ours.contains(&case.function),
+            "{kind}: the crashing frame is {innermost_of_ours:?}, not {}",
+            case.function
+        );
+        let crashing = frames.last().unwrap();
+        assert!(crashing["lineno"].is_u64(), "{kind}: {crashing}");
+    } else {
+        assert!(names.contains(&case.function), "{kind}: {names:?}");
+    }
+
+    // The breadcrumb added just before the crash, the tag, and the crashed run's release.
+    let crumbs = event["breadcrumbs"]["values"]
+        .as_array()
+        .expect("breadcrumbs");
+    assert_eq!(
+        crumbs.last().unwrap()["message"],
+        format!("about to crash: {kind}")
+    );
+    assert_eq!(event["tags"]["crash.kind"], kind);
+    assert!(
+        event["release"]
+            .as_str()
+            .is_some_and(|r| r.starts_with("sentry-crash-example@"))
+    );
+
+    // The main executable is among the images, with the ids symbolic computes; every
+    // frame lies in an image.
+    let images = event["debug_meta"]["images"].as_array().expect("images");
+    let exe = crash_example().canonicalize().unwrap();
+    let main = images
+        .iter()
+        .find(|i| {
+            Path::new(i["code_file"].as_str().unwrap())
+                .canonicalize()
+                .ok()
+                .as_deref()
+                == Some(exe.as_path())
+        })
+        .unwrap_or_else(|| panic!("{kind}: the executable is not among {images:#?}"));
+    let (debug_id, code_id) = symbolic_ids(&exe);
+    assert_eq!(main["debug_id"], debug_id);
+    assert_eq!(main["code_id"], code_id);
+    for frame in frames {
+        let addr = hex(&frame["instruction_addr"]);
+        let inside = images.iter().any(|i| {
+            let start = hex(&i["image_addr"]);
+            addr >= start && addr < start + i["image_size"].as_u64().unwrap()
+        });
+        // A stack scan may pick up an address outside every module; a frame-pointer walk
+        // and the pc never do.
+        if frame == frames.last().unwrap() {
+            assert!(inside, "{kind}: the pc {frame} is in no image");
+        }
+    }
+    let _ = std::fs::remove_dir_all(&database);
+}
+
+fn case(kind: &'static str, exit: i32, signal: i32, name: &'static str) -> Case {
+    Case {
+        kind,
+        exit,
+        signal,
+        name,
+        function: "crash::segfault",
+        innermost: true,
+        thread: None,
+    }
+}
+
+#[test]
+fn segfault() {
+    check(Case {
+        thread: Some("crash"),
+        ..case("segfault", SIGSEGV, SIGSEGV, "SIGSEGV")
+    });
+}
+
+#[test]
+fn abort() {
+    check(Case {
+        function: "crash::abort",
+        innermost: false,
+        ..case("abort", SIGABRT, SIGABRT, "SIGABRT")
+    });
+}
+
+#[test]
+fn illegal_instruction() {
+    check(Case {
+        function: "crash::illegal",
+        ..case("illegal", SIGILL, SIGILL, "SIGILL")
+    });
+}
+
+#[test]
+fn bus_error() {
+    check(Case {
+        function: "crash::bus",
+        ..case("bus", SIGBUS, SIGBUS, "SIGBUS")
+    });
+}
+
+#[test]
+fn floating_point_exception() {
+    check(Case {
+        function: "crash::fpe",
+        innermost: cfg!(target_arch = "x86_64"),
+        ..case("fpe", SIGFPE, SIGFPE, "SIGFPE")
+    });
+}
+
+#[test]
+fn trap() {
+    check(Case {
+        function: "crash::trap",
+        ..case("trap", SIGTRAP, SIGTRAP, "SIGTRAP")
+    });
+}
+
+#[test]
+fn stack_overflow() {
+    check(Case {
+        function: "crash::recurse",
+        ..case("stack-overflow", SIGABRT, SIGSEGV, "SIGSEGV")
+    });
+}
+
+#[test]
+fn thread_segfault() {
+    check(Case {
+        thread: Some("crashy-worker"),
+        ..case("thread-segfault", SIGSEGV, SIGSEGV, "SIGSEGV")
+    });
+}
+
+#[test]
+fn thread_stack_overflow() {
+    check(Case {
+        function: "crash::recurse",
+        thread: Some("deep-worker"),
+        ..case("thread-stack-overflow", SIGABRT, SIGSEGV, "SIGSEGV")
+    });
+}
+
+#[test]
+fn c_thread() {
+    check(Case {
+        thread: Some("c-worker"),
+        ..case("c-thread", SIGSEGV, SIGSEGV, "SIGSEGV")
+    });
+}
+
+#[test]
+fn crash_inside_libc() {
+    check(Case {
+        function: "crash::libc_strlen",
+        innermost: false,
+        ..case("libc", SIGSEGV, SIGSEGV, "SIGSEGV")
+    });
+}
+
+#[test]
+fn abort_inside_malloc() {
+    check(Case {
+        function: "crash::corrupt_heap",
+        innermost: false,
+        ..case("malloc", SIGABRT, SIGABRT, "SIGABRT")
+    });
+}
+
+#[test]
+fn concurrent_crashes_make_one_event() {
+    check(case("concurrent", SIGSEGV, SIGSEGV, "SIGSEGV"));
+}
