@@ -145,8 +145,9 @@ pub struct ClientOptions {
     pub panic_flush_timeout: Duration,
     /// Install the native crash handler at init (feature `native-crash`, Linux): crashes
     /// (SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGABRT, SIGTRAP) are written to the database
-    /// directory and sent as events on the next start. Off, the process neither installs
-    /// the handler nor sends the reports earlier runs left (they wait for a start with it on).
+    /// directory and sent as events on the next start. Off, the process installs no handler
+    /// but still sends the reports earlier runs left (what a supervisor like sentry-wrap
+    /// needs).
     pub native_crash_handler: bool,
 }
 

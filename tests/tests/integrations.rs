@@ -365,6 +365,20 @@ fn wrap_delivers_at_once_what_a_crashed_program_using_the_sdk_left_behind() {
     let abort = events
         .iter()
         .find(|e| exception(e)["type"] == "SIGABRT")
-        .expect("the wrapper's report of the abort");
+        .expect("the abort, reported once");
+    // The program's own crash report, sent by the wrapper at once (not at the program's next
+    // start), with the stack and scope of the crash and what the wrapper saw added to it.
+    assert_eq!(exception(abort)["mechanism"]["type"], "signalhandler");
+    assert!(
+        abort["threads"]["values"][0]["stacktrace"]["frames"]
+            .as_array()
+            .is_some_and(|f| !f.is_empty())
+    );
     assert_eq!(abort["extra"]["stderr_tail"], "crashy-app: giving up");
+    assert!(
+        abort["extra"]["command_line"]
+            .as_str()
+            .unwrap()
+            .contains("crashy-app")
+    );
 }

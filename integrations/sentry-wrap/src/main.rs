@@ -159,7 +159,7 @@ fn main() {
         stderr,
         crash_reports: crash_reports_since(&database, started_at),
     });
-    deliver(&args, &database, run.as_ref());
+    deliver(&args, &database, run.as_ref(), started_at);
 
     match (status.signal(), status.code()) {
         (Some(signal), _) => sentry_native_crash::die_by_signal(signal),
@@ -174,17 +174,43 @@ fn main() {
 /// files of runs whose process has exited, which now includes the program's, and its worker
 /// sends them before anything captured later. The last event captured is a marker that
 /// `before_send` drops, so that flushing waits for that adoption too.
-fn deliver(args: &Args, database: &Path, run: Option<&Run<'_>>) {
+fn deliver(args: &Args, database: &Path, run: Option<&Run<'_>>, started_at: SystemTime) {
     if run.is_none() && !has_leftovers(database) {
         return;
     }
-    // No crash handler in the wrapper, and so (for now) no conversion of the program's crash
-    // reports here either: they wait for the program's next start, and the wrapper's event
-    // is the only one of this crash (see `crash_reports_since`).
+    // No crash handler in the wrapper itself; the SDK still turns the crash report the
+    // program just wrote into an event and sends it now. That event has the real stack and
+    // scope, so it stands for this crash: the wrapper adds what it saw (command line, stderr
+    // tail, status) to it instead of sending a second event.
+    let native_report = run.is_some_and(|run| !run.crash_reports.is_empty());
+    let what_the_wrapper_saw = run.filter(|_| native_report).map(report::event);
     let mut options = ClientOptions::new()
         .database_path(database)
         .native_crash_handler(false)
-        .before_send(|event| (!event.tags.contains_key(SYNC_TAG)).then_some(event));
+        .before_send(move |mut event| {
+            if event.tags.contains_key(SYNC_TAG) {
+                return None;
+            }
+            // Only the crash of this run gets what this run saw; older reports keep theirs.
+            if let Some(seen) = &what_the_wrapper_saw
+                && is_native_crash(&event)
+                && event.timestamp >= sentry_core::protocol::to_timestamp(started_at)
+            {
+                for (key, value) in &seen.extra {
+                    event
+                        .extra
+                        .entry(key.clone())
+                        .or_insert_with(|| value.clone());
+                }
+                for (key, value) in &seen.tags {
+                    event
+                        .tags
+                        .entry(key.clone())
+                        .or_insert_with(|| value.clone());
+                }
+            }
+            Some(event)
+        });
     options.dsn = args.dsn.clone();
     options.release = args.release.clone().map(Into::into);
     options.environment = args.environment.clone().map(Into::into);
@@ -197,7 +223,7 @@ fn deliver(args: &Args, database: &Path, run: Option<&Run<'_>>) {
             scope.set_tag(key.clone(), value);
         }
     });
-    if let Some(run) = run {
+    if let Some(run) = run.filter(|_| !native_report) {
         sentry_core::capture_event(report::event(run));
     }
     let mut marker = Event::new();
@@ -207,6 +233,16 @@ fn deliver(args: &Args, database: &Path, run: Option<&Run<'_>>) {
         eprintln!("sentry-wrap: the report could not be sent yet; it is kept for the next run");
     }
     drop(guard);
+}
+
+/// Whether an event is one the SDK made from a native crash report.
+fn is_native_crash(event: &Event) -> bool {
+    event
+        .exception
+        .iter()
+        .flat_map(|e| e.values.iter())
+        .filter_map(|e| e.mechanism.as_ref())
+        .any(|m| m.ty == "signalhandler")
 }
 
 /// The program's file name, for the event and the default database directory.

@@ -42,10 +42,15 @@ const MAX_IMAGES_BYTES: usize = 256 * 1024;
 /// `None` when the handler is turned off or the directory cannot be created (the SDK then
 /// works as without the feature, and says why on stderr).
 pub(crate) fn setup(options: &ClientOptions) -> Option<Outbox> {
-    if !options.native_crash_handler {
-        return None;
-    }
     let database = options.effective_database_path();
+    if !options.native_crash_handler {
+        // No handler in this process, but the reports earlier runs (or a wrapped program)
+        // left are still sent: a supervisor such as sentry-wrap relies on it.
+        if options.dry_run {
+            return None;
+        }
+        return Outbox::create(&database, Limits::default()).ok();
+    }
     let outbox = match Outbox::create(&database, Limits::default()) {
         Ok(outbox) => outbox,
         Err(error) => {
