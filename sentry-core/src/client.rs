@@ -295,7 +295,7 @@ impl Client {
             return Some(breadcrumb);
         };
         let backup = breadcrumb.clone();
-        match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| callback(breadcrumb))) {
+        match call_user_callback(|| callback(breadcrumb)) {
             Ok(result) => result,
             Err(_) => {
                 sdk_warn!("before_breadcrumb panicked; the breadcrumb is kept unchanged");
@@ -573,7 +573,7 @@ impl Processor {
         };
         let id = event.event_id;
         let backup = event.clone();
-        match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| callback(event))) {
+        match call_user_callback(|| callback(event)) {
             Ok(Some(event)) => Some(event),
             Ok(None) => {
                 self.drop_event(id, DropReason::BeforeSend, "before_send returned None");
@@ -648,6 +648,16 @@ impl Processor {
         // A report that fails is not counted as a drop: that would only make another one.
         self.sender.lock().send(&envelope, &DropCounters::default());
     }
+}
+
+/// Runs a user callback, catching its panic: the SDK keeps the original data instead. The
+/// panic is not reported as an event of its own (the panic hook's previous hook still
+/// prints it), since the SDK has handled it.
+fn call_user_callback<R>(f: impl FnOnce() -> R) -> std::thread::Result<R> {
+    #[cfg(feature = "panic")]
+    return sentry_panic::catch_unwind_unreported(std::panic::AssertUnwindSafe(f));
+    #[cfg(not(feature = "panic"))]
+    return std::panic::catch_unwind(std::panic::AssertUnwindSafe(f));
 }
 
 /// The `sdk` block of every event.

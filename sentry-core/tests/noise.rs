@@ -366,6 +366,9 @@ fn a_panicking_before_breadcrumb_keeps_the_breadcrumb() {
         sentry_core::capture_message("after the trap", Level::Error);
     });
     let events = run.events();
+    // The callback's panic is the SDK's to handle: no panic event of its own.
+    assert_eq!(events.len(), 1, "{events:#?}");
+    assert_eq!(events[0]["message"], "after the trap");
     assert_eq!(events[0]["breadcrumbs"]["values"][0]["message"], "trap");
 }
 

@@ -161,6 +161,23 @@ pub fn catch_unwind<F: FnOnce() -> R + UnwindSafe, R>(f: F) -> std::thread::Resu
     std::panic::catch_unwind(f)
 }
 
+/// [`std::panic::catch_unwind`] whose panics the hook does not report (the previous hook
+/// still runs): for the SDK's calls into user callbacks such as `before_breadcrumb`, whose
+/// panic the SDK handles itself by keeping the original data.
+pub fn catch_unwind_unreported<F: FnOnce() -> R + UnwindSafe, R>(f: F) -> std::thread::Result<R> {
+    struct Restore(bool);
+    impl Drop for Restore {
+        fn drop(&mut self) {
+            let _ = IGNORED.try_with(|ignored| ignored.set(self.0));
+        }
+    }
+    let before = IGNORED
+        .try_with(|ignored| ignored.replace(true))
+        .unwrap_or(false);
+    let _restore = Restore(before);
+    std::panic::catch_unwind(f)
+}
+
 /// What the hook hands to the handler for `info`. Must not panic.
 fn report_for(info: &PanicHookInfo<'_>) -> PanicReport {
     let (message, payload_type) = describe_payload(info);
