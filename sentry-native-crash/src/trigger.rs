@@ -113,6 +113,17 @@ pub fn illegal_instruction() -> ! {
 /// past the end of the file, which the kernel answers with SIGBUS, not SIGSEGV.
 #[inline(never)]
 pub fn bus_error() -> ! {
+    // The mapping is made by a helper so that this function's own stack frame stays small:
+    // a report walked by scanning the stack then finds the return address to the caller
+    // right above it, not stale addresses left in a large frame.
+    let page = page_past_the_end_of_a_file();
+    load_from!(page);
+    did_not_crash("bus_error")
+}
+
+/// The address of a page mapped from an empty memory file, which no access may touch.
+#[inline(never)]
+fn page_past_the_end_of_a_file() -> usize {
     // SAFETY: memfd_create gets a NUL-terminated name; mmap gets a fresh descriptor and asks
     // for a new mapping anywhere, so it cannot replace memory in use.
     let page = unsafe {
@@ -132,8 +143,7 @@ pub fn bus_error() -> ! {
         "mmap: {}",
         io::Error::last_os_error()
     );
-    load_from!(page as usize);
-    did_not_crash("bus_error")
+    page as usize
 }
 
 /// SIGFPE: a real integer division by zero. Rust checks `/` for zero, so on x86_64 the `div`
