@@ -186,6 +186,27 @@ fn function_names(stacktrace: &Value) -> Vec<&str> {
         .collect()
 }
 
+/// The crate of the deliberate crashes the example calls.
+const TRIGGER: &str = "sentry_native_crash::trigger::";
+
+/// Asserts that `trigger` (a function of `sentry_native_crash::trigger`) is among the frames,
+/// and the innermost one when `innermost`, and that the example's `caller` is one of the
+/// three named frames right outside it: the example's function called the trigger.
+fn assert_called_from(names: &[&str], trigger: &str, caller: &str, innermost: bool) {
+    let trigger = format!("{TRIGGER}{trigger}");
+    let at = names
+        .iter()
+        .rposition(|n| *n == trigger)
+        .unwrap_or_else(|| panic!("{trigger} is not among {names:?}"));
+    if innermost {
+        assert_eq!(at + 1, names.len(), "{trigger} is the innermost: {names:?}");
+    }
+    assert!(
+        names[at.saturating_sub(3)..at].contains(&caller),
+        "{caller} right outside {trigger}: {names:?}"
+    );
+}
+
 /// What every crash event must say.
 fn check_event(kind: &str, event: &Value, signal: i32, name: &str) {
     assert_eq!(event["level"], "fatal", "{kind}");
@@ -265,13 +286,7 @@ fn segfault_on_the_main_thread() {
     let event = crash_and_collect("segfault", SIGSEGV);
     check_event("segfault", &event, SIGSEGV, "SIGSEGV");
     let trace = &event["threads"]["values"][0]["stacktrace"];
-    let names = function_names(trace);
-    assert_eq!(
-        names.last().copied(),
-        Some("crash::crashes::store_to"),
-        "{names:?}"
-    );
-    assert!(names.contains(&"crash::segfault"), "{names:?}");
+    assert_called_from(&function_names(trace), "segfault", "crash::segfault", true);
     assert!(
         event["exception"]["values"][0]["value"]
             .as_str()
@@ -287,23 +302,46 @@ fn segfault_on_the_main_thread() {
 fn abort() {
     let event = crash_and_collect("abort", SIGABRT);
     check_event("abort", &event, SIGABRT, "SIGABRT");
+    // The signal is raised inside the C library, which is innermost.
+    let names = function_names(&event["threads"]["values"][0]["stacktrace"]);
+    assert_called_from(&names, "abort", "crash::abort", false);
 }
 
 #[test]
 fn illegal_instruction_bus_error_fpe_and_trap() {
-    for (kind, signal, name, function) in [
-        ("illegal", SIGILL, "SIGILL", "crash::illegal"),
-        ("bus", SIGBUS, "SIGBUS", "crash::bus"),
-        ("fpe", SIGFPE, "SIGFPE", "crash::fpe"),
-        ("trap", SIGTRAP, "SIGTRAP", "crash::trap"),
+    // aarch64 has no trap for a division by zero: the trigger raises SIGFPE in libc.
+    let fpe_innermost = cfg!(target_arch = "x86_64");
+    for (kind, signal, name, trigger, function, innermost) in [
+        (
+            "illegal",
+            SIGILL,
+            "SIGILL",
+            "illegal_instruction",
+            "crash::illegal",
+            true,
+        ),
+        ("bus", SIGBUS, "SIGBUS", "bus_error", "crash::bus", true),
+        (
+            "fpe",
+            SIGFPE,
+            "SIGFPE",
+            "divide_by_zero",
+            "crash::fpe",
+            fpe_innermost,
+        ),
+        (
+            "trap",
+            SIGTRAP,
+            "SIGTRAP",
+            "breakpoint",
+            "crash::trap",
+            true,
+        ),
     ] {
         let event = crash_and_collect(kind, signal);
         check_event(kind, &event, signal, name);
         let names = function_names(&event["threads"]["values"][0]["stacktrace"]);
-        assert!(
-            names.iter().rev().take(2).any(|n| *n == function),
-            "{kind}: {names:?}"
-        );
+        assert_called_from(&names, trigger, function, innermost);
     }
 }
 
@@ -312,8 +350,13 @@ fn stack_overflow_on_the_main_thread() {
     // Rust's own handler turns the overflow into an abort after ours wrote the report.
     let event = crash_and_collect("stack-overflow", SIGABRT);
     check_event("stack-overflow", &event, SIGSEGV, "SIGSEGV");
+    // The caller is thousands of frames further out, beyond what a report keeps.
     let names = function_names(&event["threads"]["values"][0]["stacktrace"]);
-    assert_eq!(names.last().copied(), Some("crash::recurse"), "{names:?}");
+    assert_eq!(
+        names.last().copied(),
+        Some("sentry_native_crash::trigger::recurse"),
+        "{names:?}"
+    );
 }
 
 #[test]
@@ -323,6 +366,8 @@ fn segfault_on_a_named_thread() {
     let thread = &event["threads"]["values"][0];
     assert_eq!(thread["name"], "crashy-worker");
     assert_eq!(thread["main"], false);
+    let names = function_names(&thread["stacktrace"]);
+    assert_called_from(&names, "segfault", "crash::segfault", true);
 }
 
 #[test]
@@ -335,10 +380,18 @@ fn crash_inside_libc_and_in_a_c_thread() {
         last["package"].as_str().is_some_and(|p| p.contains("libc")),
         "the pc is in the C library: {last}"
     );
+    assert_called_from(
+        &function_names(trace),
+        "libc_strlen",
+        "crash::libc_strlen",
+        false,
+    );
 
     let event = crash_and_collect("c-thread", SIGSEGV);
     check_event("c-thread", &event, SIGSEGV, "SIGSEGV");
     assert_eq!(event["threads"]["values"][0]["name"], "c-worker");
+    let names = function_names(&event["threads"]["values"][0]["stacktrace"]);
+    assert_called_from(&names, "segfault", "crash::segfault", true);
 }
 
 /// Crash reports wait in the outbox like any event: a server that fails keeps the event on

@@ -47,8 +47,9 @@
 //!
 //! # Unsafe code
 //!
-//! All `unsafe` of the SDK lives in this crate, in the Linux modules, each block with the
-//! reason it holds. `cargo build` with `-C force-frame-pointers=yes` gives exact stack traces;
+//! All `unsafe` of the SDK lives in this crate, each block with the reason it holds: in the
+//! Linux modules, the process helpers, and [`trigger`], the deliberate crashes that examples
+//! and tests use to check crash reporting end to end. `cargo build` with `-C force-frame-pointers=yes` gives exact stack traces;
 //! without frame pointers the handler falls back to scanning the stack.
 #![allow(unsafe_code)]
 
@@ -67,6 +68,12 @@ mod linux;
     any(target_arch = "x86_64", target_arch = "aarch64")
 ))]
 use linux as imp;
+
+#[cfg(all(
+    target_os = "linux",
+    any(target_arch = "x86_64", target_arch = "aarch64")
+))]
+pub mod trigger;
 
 #[cfg(not(all(
     target_os = "linux",

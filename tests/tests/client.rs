@@ -326,7 +326,8 @@ fn before_send_and_sample_rate_shape_what_arrives() {
 }
 
 /// `cargo run --example demo` with SENTRY_DSN set reports its message and error to that
-/// server (without it, the demo is a dry run).
+/// server (without it, the demo is a dry run), and the native crash of the child it runs,
+/// which its own start sends.
 #[test]
 fn the_demo_reports_to_the_server_in_sentry_dsn() {
     let project = Bugsink::shared().new_project("core-demo");
@@ -343,7 +344,8 @@ fn the_demo_reports_to_the_server_in_sentry_dsn() {
     assert!(!stderr.contains("dry run"), "{stderr}");
     // What the demo could not send within its 2 s shutdown (a loaded machine resolving
     // symbols of a debug build) is in its outbox: a next start with the same database
-    // delivers it. Both ways, both events arrive exactly once.
+    // delivers it. Both ways, all five events (the crash, two messages, two errors) arrive
+    // exactly once.
     {
         let _sdk = SDK.lock();
         let guard = sentry_core::init(
@@ -354,7 +356,7 @@ fn the_demo_reports_to_the_server_in_sentry_dsn() {
         assert!(sentry_core::flush(WAIT));
         drop(guard);
     }
-    let events = project.wait_for_events(2, WAIT);
+    let events = project.wait_for_events(5, WAIT);
     let mut ids: Vec<_> = events
         .iter()
         .map(|e| e["event_id"].as_str().unwrap().to_owned())
@@ -379,5 +381,29 @@ fn the_demo_reports_to_the_server_in_sentry_dsn() {
             .as_array()
             .is_some_and(|i| !i.is_empty())
     );
+    let crash = events
+        .iter()
+        .find(|e| e["exception"]["values"][0]["type"] == "SIGSEGV")
+        .expect("the crash of the demo's child");
+    assert_eq!(crash["level"], "fatal");
+    let exception = &crash["exception"]["values"][0];
+    assert_eq!(exception["mechanism"]["type"], "signalhandler");
+    assert_eq!(exception["mechanism"]["handled"], false);
+    assert_eq!(
+        crash["tags"]["demo"], "crash-child",
+        "the scope of the crashed child"
+    );
+    let names: Vec<&str> = exception["stacktrace"]["frames"]
+        .as_array()
+        .expect("frames")
+        .iter()
+        .filter_map(|f| f["function"].as_str())
+        .collect();
+    assert_eq!(
+        names.last().copied(),
+        Some("sentry_native_crash::trigger::segfault"),
+        "{names:?}"
+    );
+    assert!(names.contains(&"demo::segfault"), "{names:?}");
     let _ = std::fs::remove_dir_all(database);
 }

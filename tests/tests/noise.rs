@@ -204,8 +204,9 @@ fn the_demo_sends_no_secret_and_its_loop_as_one_event() {
     let _ = std::fs::remove_dir_all(&database);
     assert!(output.status.success(), "{output:?}");
 
-    let events = project.wait_for_events(4, WAIT);
-    assert_eq!(events.len(), 4, "{events:#?}");
+    // Four events of the demo itself, and the crash of the child it runs first.
+    let events = project.wait_for_events(5, WAIT);
+    assert_eq!(events.len(), 5, "{events:#?}");
     assert_all_relay_valid(&events);
     let stored = serde_json::to_string(&events).unwrap();
     for secret in [
@@ -226,5 +227,13 @@ fn the_demo_sends_no_secret_and_its_loop_as_one_event() {
         .collect();
     assert_eq!(looped.len(), 1, "{events:#?}");
     assert_eq!(looped[0]["extra"][REPEAT_COUNT_KEY], 999);
+    let crashes: Vec<_> = events
+        .iter()
+        .filter(|e| {
+            let exception = &e["exception"]["values"][0];
+            exception["type"] == "SIGSEGV" && exception["mechanism"]["type"] == "signalhandler"
+        })
+        .collect();
+    assert_eq!(crashes.len(), 1, "the child's crash, once: {events:#?}");
     assert_eq!(reported(&project), [("event_processor".to_owned(), 999)]);
 }

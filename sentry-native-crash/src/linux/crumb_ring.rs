@@ -61,6 +61,17 @@ impl CrumbRing {
         self.visible.store(visible.min(n), Ordering::Release);
     }
 
+    /// Makes pushes wait until [`thaw`](Self::thaw) (see [`Snapshot::freeze`]), so that the
+    /// handler reads the newest breadcrumbs while pushes keep coming. Async-signal-safe.
+    pub(crate) fn freeze(&self) {
+        self.slots.iter().for_each(Snapshot::freeze);
+    }
+
+    /// Lets pushes continue after [`freeze`](Self::freeze). Async-signal-safe.
+    pub(crate) fn thaw(&self) {
+        self.slots.iter().for_each(Snapshot::thaw);
+    }
+
     /// Calls `f` with each breadcrumb of the report, oldest first, copied through `buf`
     /// (at least `slot_capacity() + 8` bytes). Async-signal-safe: no locks, no allocation.
     pub(crate) fn for_each(&self, buf: &mut [u8], mut f: impl FnMut(&[u8])) {

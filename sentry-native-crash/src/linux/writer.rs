@@ -204,7 +204,13 @@ pub(super) unsafe fn write_report(
             StackWalk::None => b"none",
         },
     );
-    // A snapshot that raced with updates on every attempt is written empty, never torn.
+    // Frozen, so that threads updating the scope all the time cannot make every copy race
+    // (an empty scope): updates wait, and the copies are the last complete snapshots. Thawed
+    // at once after, for a process that survives its crash. A snapshot that still raced on
+    // every attempt is written empty, never torn.
+    state.scope.freeze();
+    state.breadcrumbs.freeze();
+    state.images.freeze();
     let n = state.scope.read_into(copy).unwrap_or(0);
     w.blob(b"scope", &copy[..n]);
     state
@@ -212,6 +218,9 @@ pub(super) unsafe fn write_report(
         .for_each(copy, |crumb| w.blob(b"crumb", crumb));
     let n = state.images.read_into(copy).unwrap_or(0);
     w.blob(b"images", &copy[..n]);
+    state.scope.thaw();
+    state.breadcrumbs.thaw();
+    state.images.thaw();
     let (FdSink(fd), ok) = w.finish();
 
     // SAFETY: plain system calls on our fd and NUL-terminated names relative to `dir_fd`.
