@@ -37,10 +37,37 @@ pub struct HandlerConfig {
     /// Size of the alternate signal stack given to threads that have none or too small a one
     /// (at least [`MIN_ALT_STACK_SIZE`]).
     pub alt_stack_size: usize,
-    /// Seconds the handler may take before a watchdog (`alarm`) ends the process with
-    /// SIGALRM, so that a handler that cannot finish never leaves a hung process. 0 turns the
-    /// watchdog off.
+    /// Seconds the handler may take before a watchdog (`alarm`) ends the process with the
+    /// crash signal's default action (so the parent still sees, say, SIGSEGV), leaving no
+    /// report: a handler that cannot finish never leaves a hung process. 0 turns the watchdog
+    /// off.
     pub watchdog_secs: u32,
+    /// Fault injected into the handler, for this crate's own crash tests only: it is how they
+    /// make the handler hang or crash to check the watchdog and the re-entry path. Always
+    /// [`Fault::None`] outside them.
+    #[doc(hidden)]
+    pub fault: Fault,
+}
+
+/// A failure the handler injects into itself, for this crate's own crash tests (see
+/// [`HandlerConfig::fault`]). Not part of the API: it may change or go away at any time.
+///
+/// It is fixed at install, kept with the rest of the handler's state and read there as a
+/// plain field, so the handler pays one load and a compare for it, and no environment or
+/// global that could change meanwhile is consulted while crashing.
+#[doc(hidden)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Fault {
+    /// No fault: the handler as it runs in production.
+    #[default]
+    None,
+    /// The handler sleeps for ever once the report is written to its temporary file and
+    /// before it is renamed, as a write blocked on a hung file system would: only the
+    /// watchdog can end the process.
+    StallInHandler,
+    /// The handler writes through a null pointer at the same point: a crash inside the
+    /// handler.
+    CrashInHandler,
 }
 
 impl HandlerConfig {
@@ -56,6 +83,7 @@ impl HandlerConfig {
             max_breadcrumb_bytes: 1024,
             alt_stack_size: MIN_ALT_STACK_SIZE,
             watchdog_secs: 10,
+            fault: Fault::None,
         }
     }
 }

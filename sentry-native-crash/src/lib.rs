@@ -86,6 +86,8 @@ mod unsupported;
 )))]
 use unsupported as imp;
 
+#[doc(hidden)]
+pub use config::Fault;
 pub use config::{
     HandlerConfig, InstallError, MAX_BREADCRUMBS_LIMIT, MAX_FRAMES_LIMIT, MIN_ALT_STACK_SIZE,
     SnapshotError,

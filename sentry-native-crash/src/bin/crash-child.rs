@@ -1,8 +1,11 @@
 //! Test helper: installs the crash handler, then crashes in the way asked for (with the
 //! crate's own [`trigger`] functions, so that they are tested too).
 //!
-//! `crash-child <kind> <report-dir>`; with `CRASH_CHILD_NO_INSTALL=1` the handler is not
-//! installed, which gives the tests the signal the process dies of without this crate.
+//! `crash-child <kind> <report-dir> [--watchdog=<secs>] [--fault=stall|crash]`; with
+//! `CRASH_CHILD_NO_INSTALL=1` the handler is not installed, which gives the tests the signal
+//! the process dies of without this crate. `--watchdog` sets `watchdog_secs` (default 5);
+//! `--fault` makes the handler hang or crash once the report is in its `.tmp` file (the
+//! crate's hidden `Fault`), to test the watchdog and a crash inside the handler.
 //! The scope snapshot is a marker naming the kind and the address of the function that
 //! crashes, so that the tests can check both the scope and the pc in the report.
 
@@ -10,7 +13,7 @@
 
 use std::sync::{Arc, Barrier};
 
-use sentry_native_crash::{HandlerConfig, install, set_images, set_scope, trigger};
+use sentry_native_crash::{Fault, HandlerConfig, install, set_images, set_scope, trigger};
 
 const KINDS: &[&str] = &[
     "segfault",
@@ -35,10 +38,16 @@ const KINDS: &[&str] = &[
 
 fn main() {
     let args: Vec<String> = std::env::args().collect();
-    if args.len() != 3 || !KINDS.contains(&args[1].as_str()) {
-        eprintln!("usage: crash-child <{}> <report-dir>", KINDS.join("|"));
+    let options = (args.len() >= 3 && KINDS.contains(&args[1].as_str()))
+        .then(|| parse_options(&args[3..]))
+        .flatten();
+    let Some((watchdog_secs, fault)) = options else {
+        eprintln!(
+            "usage: crash-child <{}> <report-dir> [--watchdog=<secs>] [--fault=stall|crash]",
+            KINDS.join("|")
+        );
         std::process::exit(2);
-    }
+    };
     let (kind, dir) = (args[1].as_str(), args[2].as_str());
     trigger::disable_core_dumps().expect("setrlimit");
     if kind == "chained" {
@@ -47,7 +56,8 @@ fn main() {
     let fn_addr = crash_fn_address(kind);
     if std::env::var_os("CRASH_CHILD_NO_INSTALL").is_none() {
         let mut config = HandlerConfig::new(dir);
-        config.watchdog_secs = 5;
+        config.watchdog_secs = watchdog_secs;
+        config.fault = fault;
         install(config).expect("install");
         if kind == "install-twice" {
             install(HandlerConfig::new("/nonexistent")).expect("second install");
@@ -60,6 +70,23 @@ fn main() {
     crash(kind);
     eprintln!("crash-child: {kind} did not crash");
     std::process::exit(3);
+}
+
+/// `--watchdog=<secs>` and `--fault=stall|crash`, in any order; None if anything else.
+fn parse_options(args: &[String]) -> Option<(u32, Fault)> {
+    let (mut watchdog_secs, mut fault) = (5, Fault::None);
+    for arg in args {
+        if let Some(secs) = arg.strip_prefix("--watchdog=") {
+            watchdog_secs = secs.parse().ok()?;
+        } else {
+            fault = match arg.strip_prefix("--fault=")? {
+                "stall" => Fault::StallInHandler,
+                "crash" => Fault::CrashInHandler,
+                _ => return None,
+            };
+        }
+    }
+    Some((watchdog_secs, fault))
 }
 
 fn crash_fn_address(kind: &str) -> usize {

@@ -21,8 +21,8 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicPtr, Ordering};
 
 use crate::config::{
-    HandlerConfig, InstallError, MAX_BREADCRUMBS_LIMIT, MAX_FRAMES_LIMIT, MIN_ALT_STACK_SIZE,
-    SnapshotError,
+    Fault, HandlerConfig, InstallError, MAX_BREADCRUMBS_LIMIT, MAX_FRAMES_LIMIT,
+    MIN_ALT_STACK_SIZE, SnapshotError,
 };
 use crumb_ring::CrumbRing;
 use scope_slot::Snapshot;
@@ -47,6 +47,8 @@ pub(crate) struct State {
     pub(crate) dir_fd: libc::c_int,
     pub(crate) max_frames: usize,
     pub(crate) watchdog_secs: u32,
+    /// Test-only fault injection (see [`Fault`]); `Fault::None` in production.
+    pub(crate) fault: Fault,
     pub(crate) scope: Snapshot,
     pub(crate) images: Snapshot,
     pub(crate) breadcrumbs: CrumbRing,
@@ -99,6 +101,7 @@ pub(crate) fn install(config: HandlerConfig) -> Result<(), InstallError> {
         dir_fd,
         max_frames: config.max_frames.clamp(1, MAX_FRAMES_LIMIT),
         watchdog_secs: config.watchdog_secs,
+        fault: config.fault,
         scope: Snapshot::new(config.max_scope_bytes),
         images: Snapshot::new(config.max_images_bytes),
         breadcrumbs: CrumbRing::new(

@@ -2,9 +2,14 @@
 //!
 //! Who writes: the first thread to enter the handler stores its thread id in [`CRASHING`] and
 //! writes the one report. Another thread crashing meanwhile waits (sleeping, bounded) until the
-//! report is done, then chains, so the process still dies of a crash signal. The owning thread
-//! entering again means the handler itself crashed: it chains at once, leaving at most a `.tmp`
-//! file (never a `.crash` one) behind.
+//! report is done, then chains, so the process still dies of a crash signal.
+//!
+//! When the handler fails: the owning thread entering again before it is done means the
+//! handler itself crashed, and a writer still busy after `watchdog_secs` is ended by the
+//! watchdog's SIGALRM. Both end the process at once by the default action of the signal being
+//! reported (see `die_of_default`), leaving at most a `.tmp` file, never a `.crash` one: the
+//! parent sees the crash signal, not the handler's own fault or SIGALRM. The previous handler
+//! is not run then, since chaining needs a handler that can still be trusted to return.
 //!
 //! How the process dies: after the report, the previous action of the signal is restored.
 //! Then a signal some process sent (`kill`, `raise`, `abort`; `si_code <= 0`) and a trap
@@ -27,6 +32,10 @@ static CRASHING: AtomicI32 = AtomicI32::new(0);
 
 /// Set once the owning thread has finished with the report (written or not).
 static DONE: AtomicBool = AtomicBool::new(false);
+
+/// The signal the owning thread is reporting, set before it starts: what the process dies of
+/// when the handler crashes or the watchdog fires.
+static ORIGINAL: AtomicI32 = AtomicI32::new(0);
 
 /// Thread id whose next SIGABRT writes no report (see `suppress_next_abort`); 0: none.
 static SUPPRESSED_ABORT: AtomicI32 = AtomicI32::new(0);
@@ -121,6 +130,7 @@ extern "C" fn on_signal(sig: libc::c_int, info: *mut libc::siginfo_t, uc: *mut l
     };
     match CRASHING.compare_exchange(0, tid, Ordering::AcqRel, Ordering::Acquire) {
         Ok(_) => {
+            ORIGINAL.store(sig, Ordering::Release);
             let alarm = Watchdog::arm(state.watchdog_secs);
             // A suppressed abort still takes the writer's place, so a crash of another
             // thread meanwhile waits for it as usual; it just writes nothing.
@@ -146,9 +156,13 @@ extern "C" fn on_signal(sig: libc::c_int, info: *mut libc::siginfo_t, uc: *mut l
             alarm.disarm();
             DONE.store(true, Ordering::Release);
         }
-        Err(owner) if owner == tid => {
-            // The handler itself crashed: give up on the report, let the process die.
+        Err(owner) if owner == tid && !DONE.load(Ordering::Acquire) => {
+            // The handler itself crashed: give up on the report (its `.tmp` stays, never
+            // renamed) and die of the crash being reported, not of the handler's own fault.
+            die_of_default(ORIGINAL.load(Ordering::Acquire));
         }
+        // Once DONE, a process that survived its first crash (a raised signal its previous
+        // handler ignored) just chains, whichever thread crashes next.
         Err(_) => {
             // Another thread is writing the report. Wait for it rather than racing to the
             // default action, which would kill the process mid-write. Bounded: the watchdog
@@ -200,6 +214,27 @@ fn needs_reraise(sig: libc::c_int, info: *mut libc::siginfo_t) -> bool {
     code <= 0
 }
 
+/// Ends the process by the default action of `sig` (one of [`SIGNALS`], all of which end it),
+/// whatever action and mask are in place: the last resort of a handler that crashed or timed
+/// out. Async-signal-safe.
+fn die_of_default(sig: libc::c_int) {
+    // SAFETY: installing SIG_DFL with an empty mask and unblocking one signal in this thread
+    // are always valid; both calls are async-signal-safe.
+    unsafe {
+        let mut dfl: libc::sigaction = std::mem::zeroed();
+        dfl.sa_sigaction = libc::SIG_DFL;
+        libc::sigemptyset(&mut dfl.sa_mask);
+        libc::sigaction(sig, &dfl, std::ptr::null_mut());
+        let mut set: libc::sigset_t = std::mem::zeroed();
+        libc::sigemptyset(&mut set);
+        libc::sigaddset(&mut set, sig);
+        libc::pthread_sigmask(libc::SIG_UNBLOCK, &set, std::ptr::null_mut());
+    }
+    // Fatal, unblocked and at its default action: the kernel ends the whole process before
+    // tgkill returns.
+    reraise(sig);
+}
+
 fn reraise(sig: libc::c_int) {
     // SAFETY: sends `sig` to this very thread; with the previous action restored and the
     // signal not blocked (SA_NODEFER) it is acted on before tgkill returns.
@@ -208,7 +243,7 @@ fn reraise(sig: libc::c_int) {
     }
 }
 
-/// `alarm()` with SIGALRM at its default action (terminate), so that a report that cannot be
+/// `alarm()` with our SIGALRM handler, [`on_watchdog`], so that a report that cannot be
 /// finished (a blocked write, a hung NFS directory) ends the process instead of hanging it.
 struct Watchdog {
     armed: bool,
@@ -228,10 +263,14 @@ impl Watchdog {
             return w;
         }
         // SAFETY: sigaction/sigprocmask/alarm with valid pointers; all async-signal-safe.
+        // `on_watchdog` has the signature a handler without SA_SIGINFO needs.
         unsafe {
-            let mut dfl: libc::sigaction = std::mem::zeroed();
-            dfl.sa_sigaction = libc::SIG_DFL;
-            libc::sigaction(libc::SIGALRM, &dfl, &mut w.previous_action);
+            let mut action: libc::sigaction = std::mem::zeroed();
+            action.sa_sigaction = on_watchdog as *const () as libc::sighandler_t;
+            // ONSTACK: the thread that takes it may be one whose own stack overflowed.
+            action.sa_flags = libc::SA_ONSTACK;
+            libc::sigemptyset(&mut action.sa_mask);
+            libc::sigaction(libc::SIGALRM, &action, &mut w.previous_action);
             let mut set: libc::sigset_t = std::mem::zeroed();
             libc::sigemptyset(&mut set);
             libc::sigaddset(&mut set, libc::SIGALRM);
@@ -247,10 +286,29 @@ impl Watchdog {
         if !self.armed {
             return;
         }
-        // SAFETY: restores the values saved by `arm`.
+        // SAFETY: cancels our alarm, then restores the values saved by `arm`. Cancelling
+        // first: an alarm of the application's own that is due must reach its own action.
         unsafe {
-            libc::alarm(self.previous_alarm);
+            libc::alarm(0);
             libc::sigaction(libc::SIGALRM, &self.previous_action, std::ptr::null_mut());
+            if self.previous_alarm > 0 {
+                libc::alarm(self.previous_alarm);
+            }
         }
     }
+}
+
+/// The watchdog fired: the report was not finished in time. Ends the process by the crash
+/// signal's default action, so the parent sees SIGSEGV (or whichever it was), as it would
+/// without this crate, rather than SIGALRM. Runs on any thread that does not block SIGALRM;
+/// the signal kills the whole process from there.
+extern "C" fn on_watchdog(_: libc::c_int) {
+    let original = match ORIGINAL.load(Ordering::Acquire) {
+        0 => libc::SIGALRM,
+        sig => sig,
+    };
+    die_of_default(original);
+    // Not reached (the signal is fatal); never go back to the hung handler regardless.
+    // SAFETY: _exit is async-signal-safe and has no preconditions.
+    unsafe { libc::_exit(128 + original) }
 }

@@ -15,6 +15,7 @@ use super::State;
 use super::maps;
 use super::registers;
 use super::stackwalk;
+use crate::config::Fault;
 use crate::format::{ReportWriter, Sink, format_hex_bare, signal_name};
 use crate::reader::StackWalk;
 
@@ -222,6 +223,11 @@ pub(super) unsafe fn write_report(
     state.breadcrumbs.thaw();
     state.images.thaw();
     let (FdSink(fd), ok) = w.finish();
+    // The nastiest point for a failure: the whole report sits in the `.tmp` file, not yet
+    // synced or renamed. Only the crate's crash tests set a fault.
+    if state.fault != Fault::None {
+        inject(state.fault);
+    }
 
     // SAFETY: plain system calls on our fd and NUL-terminated names relative to `dir_fd`.
     unsafe {
@@ -242,6 +248,28 @@ pub(super) unsafe fn write_report(
         libc::unlinkat(state.dir_fd, names.tmp.as_ptr().cast(), 0);
     }
     false
+}
+
+/// Makes the handler fail the way the crash tests asked for (see [`Fault`]).
+#[cold]
+#[inline(never)]
+fn inject(fault: Fault) {
+    match fault {
+        Fault::None => {}
+        Fault::StallInHandler => loop {
+            let second = libc::timespec {
+                tv_sec: 1,
+                tv_nsec: 0,
+            };
+            // SAFETY: `second` is valid; the remainder pointer may be null. nanosleep is
+            // async-signal-safe, and the watchdog's SIGALRM interrupts it.
+            unsafe {
+                libc::nanosleep(&second, std::ptr::null_mut());
+            }
+        },
+        // A store to address 0x8: SIGSEGV inside the handler, reaching it again as re-entry.
+        Fault::CrashInHandler => crate::trigger::segfault(),
+    }
 }
 
 #[cfg(test)]
