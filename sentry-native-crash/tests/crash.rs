@@ -12,8 +12,9 @@
 use std::os::unix::fs::PermissionsExt;
 use std::os::unix::process::ExitStatusExt;
 use std::path::{Path, PathBuf};
-use std::process::{Command, ExitStatus};
+use std::process::{Command, ExitStatus, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
 
 use sentry_native_crash::{CrashReport, StackWalk, pending_reports, read_report};
 
@@ -382,4 +383,123 @@ fn second_install_is_harmless() {
             ..expect(SIGSEGV, SIGSEGV)
         },
     );
+}
+
+// The handler failing: it hangs, or crashes itself. The child injects the fault once the
+// whole report is in its `.tmp` file, before the rename (the hidden `HandlerConfig::fault`).
+// Either way the process must die promptly of the crash signal it would die of without this
+// crate, and leave no `.crash` file: the `.tmp` it leaves is never offered as a report.
+
+/// Longest any of these children may live: a hung handler fails the test here rather than
+/// hanging it. Generous, for a loaded machine; the expected times are about 1 s and 10 ms.
+const DEADLINE: Duration = Duration::from_secs(10);
+
+/// Runs the child with extra options under [`DEADLINE`], killing it past that; returns how
+/// it ended and how long it lived.
+fn run_bounded(kind: &str, dir: &Path, options: &[&str]) -> (ExitStatus, Duration) {
+    let start = Instant::now();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_crash-child"))
+        .arg(kind)
+        .arg(dir)
+        .args(options)
+        .current_dir(dir)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("run crash-child");
+    loop {
+        if let Some(status) = child.try_wait().expect("wait") {
+            return (status, start.elapsed());
+        }
+        if start.elapsed() > DEADLINE {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("{kind} {options:?}: still running after {DEADLINE:?}: the handler hung");
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
+
+/// The files in `dir` whose extension is `ext`.
+fn files_with(dir: &Path, ext: &str) -> Vec<PathBuf> {
+    std::fs::read_dir(dir)
+        .unwrap()
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|x| x == ext))
+        .collect()
+}
+
+/// What a failed handler must leave: no report offered, and only its own `.tmp`, which holds
+/// the whole report (the fault comes after its last byte) and is still not offered: only the
+/// rename makes a report.
+fn assert_only_tmp_left(dir: &Path, what: &str) {
+    assert!(
+        pending_reports(dir).is_empty(),
+        "{what}: no report: {:?}",
+        pending_reports(dir)
+    );
+    assert!(
+        files_with(dir, "crash").is_empty(),
+        "{what}: no .crash file"
+    );
+    let tmps = files_with(dir, "tmp");
+    assert_eq!(tmps.len(), 1, "{what}: the writer's .tmp: {tmps:?}");
+    let name = tmps[0].file_name().unwrap().to_string_lossy().into_owned();
+    assert!(name.starts_with("crash-"), "{what}: {name}");
+    read_report(&tmps[0]).unwrap_or_else(|e| panic!("{what}: the .tmp is whole: {e}"));
+}
+
+/// A handler that never finishes is ended by the watchdog (1 s here) with the crash signal's
+/// default action: the parent sees SIGSEGV or SIGABRT, the same as without the handler, not
+/// SIGALRM. Nothing else can end this child, so dying after the second is the timer's work.
+#[test]
+fn watchdog_ends_a_stalled_handler_by_the_crash_signal() {
+    for (kind, signal) in [("segfault", SIGSEGV), ("abort", SIGABRT)] {
+        let baseline_dir = TempDir::new(kind);
+        let baseline = run_child(kind, &baseline_dir.0, false);
+        assert_eq!(
+            baseline.signal(),
+            Some(signal),
+            "{kind}: without the handler"
+        );
+
+        let dir = TempDir::new(kind);
+        let (status, took) = run_bounded(kind, &dir.0, &["--watchdog=1", "--fault=stall"]);
+        assert_eq!(status.signal(), Some(signal), "{kind}: {status:?}");
+        assert!(
+            took >= Duration::from_millis(900),
+            "{kind}: ended after {took:?}, before the watchdog's second"
+        );
+        assert_only_tmp_left(&dir.0, kind);
+    }
+}
+
+/// A crash inside the handler reaches the handler again, which gives up on the report and
+/// ends the process by the signal it was reporting, at once: SIGABRT stays SIGABRT although
+/// the handler's own fault is a SIGSEGV. The watchdog is off, so the re-entry alone ends it.
+/// No report at all: the fault comes before the rename, and the handler does not try again
+/// (a second attempt by a handler that just crashed could only crash again).
+#[test]
+fn crash_inside_the_handler_dies_of_the_original_signal() {
+    for (kind, signal) in [("segfault", SIGSEGV), ("abort", SIGABRT)] {
+        let dir = TempDir::new(kind);
+        let (status, took) = run_bounded(kind, &dir.0, &["--watchdog=0", "--fault=crash"]);
+        assert_eq!(status.signal(), Some(signal), "{kind}: {status:?}");
+        assert!(took < Duration::from_secs(5), "{kind}: took {took:?}");
+        assert_only_tmp_left(&dir.0, kind);
+    }
+}
+
+/// Four threads crash at once and the one writing the report hangs: the others wait for it,
+/// the watchdog ends the process by SIGSEGV, and only the writer's `.tmp` is left. (The
+/// waiting threads give up on their own after the watchdog's time plus one second, so either
+/// way the process cannot hang; this checks that it ends, how, and what it leaves.)
+#[test]
+fn concurrent_crashes_with_a_stalled_writer() {
+    let dir = TempDir::new("concurrent-stall");
+    let (status, took) = run_bounded("concurrent", &dir.0, &["--watchdog=1", "--fault=stall"]);
+    assert_eq!(status.signal(), Some(SIGSEGV), "{status:?}");
+    assert!(took >= Duration::from_millis(900), "ended after {took:?}");
+    assert_only_tmp_left(&dir.0, "concurrent");
 }
