@@ -31,6 +31,11 @@
 //! signal, with the same core dump behaviour, as without this crate. Elsewhere every function
 //! is a no-op and [`is_supported`] is false.
 //!
+//! A handler that fails ends the process all the same: if it crashes itself, or is still
+//! writing after [`HandlerConfig::watchdog_secs`], the process dies at once by the default
+//! action of the signal being reported (still SIGSEGV, say, for the parent), and leaves no
+//! report, at most a `*.tmp` file that is never read.
+//!
 //! # Threads and stack overflows
 //!
 //! A handler for a stack overflow must run on an alternate signal stack. [`install`] gives the

@@ -332,7 +332,7 @@ fn crash_inside_libc() {
 }
 
 /// glibc aborts from inside `malloc` with its arena lock held: a handler that allocated would
-/// deadlock and the watchdog would end the process with SIGALRM instead of SIGABRT.
+/// deadlock, and the watchdog would end the process (by SIGABRT still) with no report.
 #[test]
 fn abort_inside_malloc() {
     check("malloc", expect(SIGABRT, SIGABRT));
