@@ -94,3 +94,59 @@ fn unreadable_files_are_set_aside() {
     assert!(db.join("corrupt").join(entry.name()).exists());
     fs::remove_dir_all(&db).unwrap();
 }
+
+/// What a process whose crash handler failed leaves in its run: the handler's `.tmp` (named
+/// as the handler names it, see sentry-native-crash's writer) beside a finished `.crash` of an
+/// earlier crash. Adoption moves the report and deletes the `.tmp`, so it is never read and
+/// does not pile up run after run.
+#[test]
+fn adoption_keeps_crash_reports_and_removes_stale_temp_files() {
+    let db = temp_db("crash-tmp");
+    let dead = Outbox::open(&db, Limits::default()).unwrap();
+    let dead_dir = dead.run_dir.clone();
+    let report = "crash-000000006b01c338-7326-7326.crash";
+    let stale = "crash-000000006b01c338-7327-7327.tmp";
+    fs::write(dead_dir.join(report), b"SENTRY-NATIVE-CRASH 1\n").unwrap();
+    fs::write(
+        dead_dir.join(stale),
+        b"SENTRY-NATIVE-CRASH 1\nwhole but never renamed",
+    )
+    .unwrap();
+    drop(dead);
+
+    let next = Outbox::open(&db, Limits::default()).unwrap();
+    assert!(!dead_dir.exists(), "the dead run is gone");
+    assert!(next.run_dir.join(report).exists(), "the report is adopted");
+    assert!(
+        !next.run_dir.join(stale).exists(),
+        "the .tmp is not adopted"
+    );
+    let left: Vec<_> = fs::read_dir(&next.run_dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n != "lock")
+        .collect();
+    assert_eq!(left, [report]);
+    #[cfg(all(
+        feature = "native-crash",
+        target_os = "linux",
+        any(target_arch = "x86_64", target_arch = "aarch64")
+    ))]
+    assert_eq!(
+        sentry_native_crash::pending_reports(&next.run_dir),
+        [next.run_dir.join(report)]
+    );
+    drop(next);
+    fs::remove_dir_all(&db).unwrap();
+}
+
+/// The outbox recognizes the crash handler's temporary files by the suffix it uses for its own.
+#[cfg(feature = "native-crash")]
+#[test]
+fn temp_suffix_matches_the_crash_handler() {
+    assert_eq!(
+        TEMP_SUFFIX,
+        format!(".{}", sentry_native_crash::TEMP_EXTENSION)
+    );
+    assert_ne!(sentry_native_crash::REPORT_EXTENSION, "tmp");
+}
