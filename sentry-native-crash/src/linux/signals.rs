@@ -287,7 +287,9 @@ impl Watchdog {
             return;
         }
         // SAFETY: cancels our alarm, then restores the values saved by `arm`. Cancelling
-        // first: an alarm of the application's own that is due must reach its own action.
+        // first, so that our alarm cannot go off into the application's SIGALRM action once
+        // that is back (by default it would kill a process that survives its crash); the
+        // application's own alarm, if any, is set again after.
         unsafe {
             libc::alarm(0);
             libc::sigaction(libc::SIGALRM, &self.previous_action, std::ptr::null_mut());
