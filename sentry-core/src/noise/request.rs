@@ -43,6 +43,15 @@ pub(crate) fn strip_pii(event: &mut Event) {
     };
     if let Some(cookies) = &mut request.cookies {
         filter_pairs(cookies, ';', |_| true);
+        // The names stay (they tell which cookies were sent); a segment without `=` is not
+        // a name, and could be a value: it goes.
+        if cookies.split(';').any(|pair| !pair.contains('=')) {
+            let pairs: Vec<&str> = cookies.split(';').filter(|p| p.contains('=')).collect();
+            *cookies = pairs.join(";");
+        }
+        if cookies.trim().is_empty() {
+            request.cookies = None;
+        }
     }
     for (name, value) in request.headers.iter_mut() {
         let pii = IP_HEADERS
@@ -311,6 +320,21 @@ mod tests {
         assert_eq!(request.headers["Accept"], "*/*");
         assert!(!request.env.contains_key("REMOTE_ADDR"));
         assert_eq!(request.env["SERVER_PORT"], "443");
+        let mut odd = Event {
+            request: Some(Request::new("GET", "/").cookies("s3cret; a=1")),
+            ..Event::default()
+        };
+        strip_pii(&mut odd);
+        assert_eq!(
+            odd.request.unwrap().cookies.as_deref(),
+            Some(" a=[Filtered]")
+        );
+        let mut bare = Event {
+            request: Some(Request::new("GET", "/").cookies("s3cret")),
+            ..Event::default()
+        };
+        strip_pii(&mut bare);
+        assert_eq!(bare.request.unwrap().cookies, None);
         // An event without a request is left alone.
         strip_pii(&mut Event::default());
     }
