@@ -75,6 +75,11 @@ pub struct ClientOptions {
     /// default, and today the SDK gathers none: it sends the host name as `server_name`
     /// and no user. What you set yourself with [`Scope::set_user`](crate::Scope::set_user)
     /// is always sent as set (its other fields are scrubbed by key like extra data).
+    ///
+    /// A [`Request`](crate::protocol::Request)'s cookies and client address are personal
+    /// data whoever recorded them, so with this off its cookie values, the `Cookie`,
+    /// `Set-Cookie` and client-IP headers (such as `X-Forwarded-For`) become `[Filtered]`
+    /// and `env.REMOTE_ADDR` is removed, even with [`scrub_data`](Self::scrub_data) off.
     pub send_default_pii: bool,
     /// Function or module prefixes whose frames are always the application's own.
     pub in_app_include: Vec<String>,

@@ -8,10 +8,12 @@
 use std::collections::{BTreeMap, VecDeque};
 use std::sync::Arc;
 
-use crate::protocol::{Breadcrumb, Breadcrumbs, Context, Contexts, Event, Level, Map, User, Value};
+use crate::protocol::{
+    Breadcrumb, Breadcrumbs, Context, Contexts, Event, Level, Map, Request, User, Value,
+};
 
-/// Tags, extra data, user, contexts, level, fingerprint and breadcrumbs that apply to the
-/// events captured under it.
+/// Tags, extra data, user, request, contexts, level, fingerprint and breadcrumbs that apply
+/// to the events captured under it.
 ///
 /// Change the process scope with [`configure_scope`](crate::configure_scope), or a
 /// temporary one with [`with_scope`](crate::with_scope):
@@ -31,6 +33,7 @@ pub struct Scope {
     fingerprint: Option<Arc<[String]>>,
     transaction: Option<Arc<str>>,
     user: Option<Arc<User>>,
+    request: Option<Arc<Request>>,
     tags: Arc<BTreeMap<String, String>>,
     extra: Arc<Map>,
     contexts: Arc<Contexts>,
@@ -57,6 +60,27 @@ impl Scope {
     /// Sets the user of events.
     pub fn set_user(&mut self, user: Option<User>) {
         self.user = user.map(Arc::new);
+    }
+
+    /// Sets the HTTP request that events are captured while handling; `None` when it is
+    /// done. Events that carry a request of their own keep theirs. Sensitive headers, query
+    /// parameters and body keys are scrubbed before sending, as extra data is.
+    ///
+    /// ```
+    /// use sentry_core::protocol::{Level, Request};
+    ///
+    /// sentry_core::with_scope(
+    ///     |scope| scope.set_request(Some(Request::new("GET", "/health"))),
+    ///     || sentry_core::capture_message("slow health check", Level::Warning),
+    /// );
+    /// ```
+    pub fn set_request(&mut self, request: Option<Request>) {
+        self.request = request.map(Arc::new);
+    }
+
+    /// The request, if set.
+    pub fn request(&self) -> Option<&Request> {
+        self.request.as_deref()
     }
 
     /// Sets a tag: a short, indexed key/value pair.
@@ -160,6 +184,7 @@ impl Scope {
             fingerprint: self.fingerprint.as_deref(),
             transaction: self.transaction.as_deref(),
             user: self.user.as_deref(),
+            request: self.request.as_deref(),
             tags: &self.tags,
             extra: &self.extra,
             contexts: &self.contexts,
@@ -187,6 +212,9 @@ impl Scope {
         }
         if event.user.is_none() {
             event.user = self.user.as_deref().cloned();
+        }
+        if event.request.is_none() {
+            event.request = self.request.as_deref().cloned();
         }
         if event.transaction.is_none() {
             event.transaction = self.transaction.as_deref().map(str::to_owned);
@@ -246,6 +274,8 @@ pub(crate) struct ScopeParts<'a> {
     pub(crate) transaction: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub(crate) user: Option<&'a User>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) request: Option<&'a Request>,
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     pub(crate) tags: &'a BTreeMap<String, String>,
     #[serde(skip_serializing_if = "Map::is_empty")]
@@ -302,5 +332,24 @@ mod tests {
         assert_eq!(event.level, Level::Warning);
         assert_eq!(event.fingerprint, ["{{ default }}", "db"]);
         assert_eq!(event.contexts["gpu"]["type"], "gpu");
+    }
+
+    #[test]
+    fn the_scope_request_applies_to_events_without_one() {
+        let mut scope = Scope::default();
+        scope.set_request(Some(Request::new("GET", "/scope")));
+        let mut event = Event::new();
+        scope.apply_to_event(&mut event);
+        assert_eq!(event.request.unwrap().url.as_deref(), Some("/scope"));
+        let mut own = Event {
+            request: Some(Request::new("POST", "/own")),
+            ..Event::new()
+        };
+        scope.apply_to_event(&mut own);
+        assert_eq!(own.request.unwrap().url.as_deref(), Some("/own"));
+        scope.set_request(None);
+        let mut event = Event::new();
+        scope.apply_to_event(&mut event);
+        assert!(event.request.is_none());
     }
 }

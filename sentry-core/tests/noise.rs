@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use parking_lot::Mutex;
 use sentry_core::envelope::Envelope;
-use sentry_core::protocol::{Breadcrumb, Level, User};
+use sentry_core::protocol::{Breadcrumb, Level, Request, User};
 use sentry_core::transport::MemoryTransport;
 use sentry_core::{ClientOptions, DropReason, REPEAT_COUNT_KEY};
 use serde_json::{Value, json};
@@ -305,6 +305,83 @@ fn secrets_arrive_filtered_and_the_users_own_values_are_kept() {
     ] {
         assert!(!text.contains(secret), "{secret} leaked: {text}");
     }
+}
+
+/// A request as a web service would record it, with every kind of secret a request carries.
+fn login_request() -> Request {
+    Request::new(
+        "POST",
+        "https://api.example.com/login?token=tk_abc123&next=/home",
+    )
+    .header("Authorization", "Bearer eyJhbGciOiJIUzI1NiJ9.e30.c2ln")
+    .header("Cookie", "sessionid=s3ss; theme=dark")
+    .header("X-Forwarded-For", "203.0.113.7")
+    .header("User-Agent", "curl/8.5.0")
+    .cookies("sessionid=s3ss; theme=dark")
+    .data(json!({"user": "ada", "password": "hunter2", "profile": {"api_key": "ak_9"}}))
+    .env("REMOTE_ADDR", "203.0.113.7")
+    .env("SERVER_NAME", "web-1")
+}
+
+#[test]
+fn the_request_arrives_scrubbed_and_without_personal_data() {
+    let run = run(ClientOptions::new(), || {
+        sentry_core::configure_scope(|scope| scope.set_request(Some(login_request())));
+        sentry_core::capture_message("login failed", Level::Error);
+    });
+    let events = run.events();
+    assert_eq!(events.len(), 1);
+    let request = &events[0]["request"];
+    assert_eq!(request["url"], "https://api.example.com/login");
+    assert_eq!(request["method"], "POST");
+    assert_eq!(request["query_string"], "token=[Filtered]&next=/home");
+    assert_eq!(request["headers"]["Authorization"], "[Filtered]");
+    assert_eq!(request["headers"]["Cookie"], "[Filtered]");
+    assert_eq!(request["headers"]["X-Forwarded-For"], "[Filtered]");
+    assert_eq!(request["headers"]["User-Agent"], "curl/8.5.0");
+    assert_eq!(request["cookies"], "sessionid=[Filtered]; theme=[Filtered]");
+    assert_eq!(request["data"]["user"], "ada");
+    assert_eq!(request["data"]["password"], "[Filtered]");
+    assert_eq!(request["data"]["profile"]["api_key"], "[Filtered]");
+    assert_eq!(request["env"], json!({"SERVER_NAME": "web-1"}));
+    let text = events[0].to_string();
+    for secret in [
+        "tk_abc123",
+        "eyJhbGci",
+        "s3ss",
+        "hunter2",
+        "ak_9",
+        "203.0.113.7",
+    ] {
+        assert!(!text.contains(secret), "{secret} leaked: {text}");
+    }
+}
+
+#[test]
+fn send_default_pii_keeps_cookies_and_the_address_but_not_secrets() {
+    let run = run(ClientOptions::new().send_default_pii(true), || {
+        sentry_core::configure_scope(|scope| scope.set_request(Some(login_request())));
+        sentry_core::capture_message("login failed", Level::Error);
+    });
+    let request = &run.events()[0]["request"];
+    assert_eq!(request["cookies"], "sessionid=[Filtered]; theme=dark");
+    assert_eq!(request["env"]["REMOTE_ADDR"], "203.0.113.7");
+    assert_eq!(request["headers"]["X-Forwarded-For"], "203.0.113.7");
+    // A cookie header is a sensitive key whatever send_default_pii says.
+    assert_eq!(request["headers"]["Cookie"], "[Filtered]");
+    assert_eq!(request["headers"]["Authorization"], "[Filtered]");
+    assert_eq!(request["query_string"], "token=[Filtered]&next=/home");
+
+    // Without scrubbing, personal data still stays home unless send_default_pii allows it.
+    let run = self::run(ClientOptions::new().scrub_data(false), || {
+        sentry_core::configure_scope(|scope| scope.set_request(Some(login_request())));
+        sentry_core::capture_message("login failed", Level::Error);
+    });
+    let request = &run.events()[0]["request"];
+    assert_eq!(request["cookies"], "sessionid=[Filtered]; theme=[Filtered]");
+    assert_eq!(request["headers"]["Cookie"], "[Filtered]");
+    assert!(request["env"].get("REMOTE_ADDR").is_none());
+    assert_eq!(request["query_string"], "token=tk_abc123&next=/home");
 }
 
 #[test]

@@ -1,5 +1,5 @@
 //! Noise control end to end: against a real Bugsink, filtered events never arrive, secrets
-//! arrive as `[Filtered]`, a loop of 1000 identical errors arrives as one event with its
+//! arrive as `[Filtered]` (request headers, cookies and query string included), a loop of 1000 identical errors arrives as one event with its
 //! repeat count, and the client report counting the held-back repeats is on the wire.
 
 use std::time::Duration;
@@ -7,7 +7,7 @@ use std::time::Duration;
 use e2e::{Bugsink, Project, assert_all_relay_valid};
 use parking_lot::Mutex;
 use sentry_core::envelope::Envelope;
-use sentry_core::protocol::{Breadcrumb, Level};
+use sentry_core::protocol::{Breadcrumb, Level, Request};
 use sentry_core::{ClientOptions, REPEAT_COUNT_KEY};
 use serde_json::{Value, json};
 
@@ -110,6 +110,21 @@ fn filtered_events_never_arrive_and_secrets_arrive_filtered() {
         scope.set_extra("service", json!({"api_key": "ak_live_1", "region": "eu"}));
         scope.set_tag("session_id", "s-123");
     });
+    sentry_core::configure_scope(|scope| {
+        scope.set_request(Some(
+            Request::new(
+                "POST",
+                "https://api.example.com/upload?token=tq-9f8e7d&part=2",
+            )
+            .header("Authorization", "Bearer hdr.eyJzdWIiOiIxIn0.sig")
+            .header("Cookie", "sessionid=ck-5a4b3c; theme=dark")
+            .header("X-Forwarded-For", "203.0.113.7")
+            .header("Content-Type", "application/json")
+            .cookies("sessionid=ck-5a4b3c; theme=dark")
+            .data(json!({"file": "a.bin", "password": "body-pw-1"}))
+            .env("REMOTE_ADDR", "203.0.113.7"),
+        ));
+    });
     sentry_core::add_breadcrumb(
         Breadcrumb::new("GET https://bot:t0ps3cret@api.example.com/v1")
             .category("http")
@@ -149,6 +164,18 @@ fn filtered_events_never_arrive_and_secrets_arrive_filtered() {
         "GET https://[Filtered]@api.example.com/v1"
     );
     assert_eq!(crumb["data"]["token"], "[Filtered]");
+    let request = &event["request"];
+    assert_eq!(request["url"], "https://api.example.com/upload");
+    assert_eq!(request["method"], "POST");
+    assert_eq!(request["query_string"], "token=[Filtered]&part=2");
+    assert_eq!(request["headers"]["Authorization"], "[Filtered]");
+    assert_eq!(request["headers"]["Cookie"], "[Filtered]");
+    assert_eq!(request["headers"]["X-Forwarded-For"], "[Filtered]");
+    assert_eq!(request["headers"]["Content-Type"], "application/json");
+    assert_eq!(request["cookies"], "sessionid=[Filtered]; theme=[Filtered]");
+    assert_eq!(request["data"]["file"], "a.bin");
+    assert_eq!(request["data"]["password"], "[Filtered]");
+    assert!(request.get("env").is_none(), "{request}");
     let stored = event.to_string();
     for secret in [
         "hunter2",
@@ -159,6 +186,11 @@ fn filtered_events_never_arrive_and_secrets_arrive_filtered() {
         "eyJhbGci",
         "pa55w0rd",
         "abc123",
+        "tq-9f8e7d",
+        "hdr.eyJ",
+        "ck-5a4b3c",
+        "body-pw-1",
+        "203.0.113.7",
     ] {
         assert!(
             !stored.contains(secret),

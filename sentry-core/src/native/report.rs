@@ -113,6 +113,7 @@ fn apply_scope(scope: ScopeSnapshot, event: &mut Event) {
     event.release = scope.release;
     event.environment = scope.environment;
     event.user = scope.user;
+    event.request = scope.request;
     event.transaction = scope.transaction;
     event.fingerprint = scope.fingerprint.unwrap_or_default();
     event.tags = scope.tags;

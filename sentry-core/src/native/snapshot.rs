@@ -3,8 +3,8 @@
 //! The handler cannot serialize anything, so the scope is serialized ahead of time, on every
 //! change, in two parts:
 //!
-//! * the head: release, environment, level, fingerprint, transaction, user, tags, extra and
-//!   contexts, one JSON object given to `set_scope`, serialized again only by
+//! * the head: release, environment, level, fingerprint, transaction, user, request, tags,
+//!   extra and contexts, one JSON object given to `set_scope`, serialized again only by
 //!   [`configure_scope`](crate::configure_scope);
 //! * the breadcrumbs, each serialized once when it is added and given to the handler's ring
 //!   of breadcrumb slots (`push_breadcrumb`), which copies only that one.
@@ -22,7 +22,7 @@ use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
-use crate::protocol::{Breadcrumb, Contexts, Level, Map, User};
+use crate::protocol::{Breadcrumb, Contexts, Level, Map, Request, User};
 use crate::scope::{Scope, ScopeParts};
 
 /// The scope as read back from a report.
@@ -35,6 +35,7 @@ pub(crate) struct ScopeSnapshot {
     pub(crate) fingerprint: Option<Vec<String>>,
     pub(crate) transaction: Option<String>,
     pub(crate) user: Option<User>,
+    pub(crate) request: Option<Request>,
     pub(crate) tags: BTreeMap<String, String>,
     pub(crate) extra: Map,
     pub(crate) contexts: Contexts,

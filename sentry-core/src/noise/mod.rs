@@ -8,7 +8,8 @@
 //! | loop guard (repeats of one error within `repeat_window`) | calling thread, before the queue | [`loop_guard`] |
 //! | `allow_urls` / `deny_urls` | worker, once frames are resolved | [`urls`] |
 //! | dedupe (identical to the previous event, frames included) | worker, before `before_send` | [`dedupe`] |
-//! | scrubbing of sensitive keys and secret shapes | worker, after `before_send` | [`scrub`], [`secrets`] |
+//! | personal data of the request, unless `send_default_pii` | worker, after `before_send` | [`request`] |
+//! | scrubbing of sensitive keys and secret shapes | worker, after `before_send` | [`scrub`], [`secrets`], [`request`] |
 //! | size limits | worker, last | [`limits`] |
 //!
 //! An event the loop guard let through opens a time window; the worker keeps it
@@ -24,6 +25,7 @@ pub(crate) mod ignore;
 pub(crate) mod limits;
 pub(crate) mod loop_guard;
 pub(crate) mod patterns;
+pub(crate) mod request;
 pub(crate) mod scrub;
 pub(crate) mod secrets;
 pub(crate) mod urls;
@@ -86,6 +88,7 @@ pub(crate) struct Noise {
     loop_guard: Option<LoopGuard>,
     dedupe: Option<Dedupe>,
     scrubber: Option<Scrubber>,
+    send_default_pii: bool,
     parked: Mutex<Vec<Parked>>,
     /// The most events parked at once; beyond it the oldest is sent early, so that many
     /// distinct errors cannot grow memory without bound.
@@ -107,6 +110,7 @@ impl Noise {
             scrubber: options
                 .scrub_data
                 .then(|| Scrubber::new(&options.sensitive_keys, &options.scrub_patterns)),
+            send_default_pii: options.send_default_pii,
             parked: Mutex::new(Vec::new()),
             max_parked: options.queue_size.max(1),
             forced_until: Mutex::new(None),
@@ -154,8 +158,11 @@ impl Noise {
         Ok(())
     }
 
-    /// Scrubbing and size limits, the last changes before serialization.
+    /// Personal data, scrubbing and size limits, the last changes before serialization.
     pub(crate) fn finish(&self, event: &mut Event) {
+        if !self.send_default_pii {
+            request::strip_pii(event);
+        }
         if let Some(scrubber) = &self.scrubber {
             scrubber.scrub_event(event);
         }

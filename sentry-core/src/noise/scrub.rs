@@ -4,7 +4,8 @@
 //! Runs on the worker, after `before_send`, so whatever the callback added is scrubbed
 //! too. Keys are matched case-insensitively as substrings, with `-`, `.` and spaces read
 //! as `_` (`X-Api-Key` matches `api_key`), in extra, tags, contexts, the user's other
-//! fields and breadcrumb data, at any depth. Free text (the message, exception values,
+//! fields, breadcrumb data and the request (see [`request`](super::request)), at any depth.
+//! Free text (the message, exception values,
 //! breadcrumb messages and every string value in those maps) goes through the secret
 //! detectors of [`secrets`](super::secrets) and the user's own patterns.
 //!
@@ -145,6 +146,14 @@ impl Scrubber {
             }
             self.map(&mut crumb.data);
         }
+        if let Some(request) = &mut event.request {
+            self.scrub_request(request);
+        }
+    }
+
+    /// Whether values under `key` are filtered: the built-in rules and `sensitive_keys`.
+    pub(super) fn is_sensitive(&self, key: &str) -> bool {
+        is_sensitive_key(key, &self.extra_keys)
     }
 
     fn map(&self, map: &mut Map) {
@@ -161,7 +170,7 @@ impl Scrubber {
         }
     }
 
-    fn value(&self, value: &mut Value) {
+    pub(super) fn value(&self, value: &mut Value) {
         match value {
             Value::String(text) => self.text(text),
             Value::Array(items) => items.iter_mut().for_each(|item| self.value(item)),

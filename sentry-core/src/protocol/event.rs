@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use super::{Breadcrumbs, DebugMeta, Exceptions, Level, Stacktrace, User, timestamp_now};
+use super::{Breadcrumbs, DebugMeta, Exceptions, Level, Request, Stacktrace, User, timestamp_now};
 
 /// A JSON value, for extra data, tags of structured types and context fields.
 pub use serde_json::Value;
@@ -68,6 +68,9 @@ pub struct Event {
     /// The affected user.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub user: Option<User>,
+    /// The HTTP request the event happened while handling.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub request: Option<Request>,
     /// Structured context: os, device, runtime, app and your own.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub contexts: Contexts,
@@ -109,6 +112,7 @@ impl Default for Event {
             tags: BTreeMap::new(),
             extra: Map::new(),
             user: None,
+            request: None,
             contexts: Contexts::new(),
             fingerprint: Vec::new(),
             release: None,

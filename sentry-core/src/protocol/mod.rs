@@ -9,6 +9,7 @@ mod debug_meta;
 mod event;
 mod exception;
 mod level;
+mod request;
 mod stacktrace;
 mod user;
 
@@ -17,6 +18,7 @@ pub use debug_meta::{DebugImage, DebugMeta};
 pub use event::{ClientSdkInfo, Context, Contexts, Event, LogEntry, Map, Thread, Threads, Value};
 pub use exception::{Exception, Exceptions, Mechanism};
 pub use level::Level;
+pub use request::Request;
 pub use stacktrace::{Frame, Stacktrace};
 pub use user::User;
 
