@@ -57,6 +57,10 @@ fn options(has_dsn: bool, database: &Path) -> ClientOptions {
     ClientOptions::new()
         .release(concat!("sentry-demo@", env!("CARGO_PKG_VERSION")))
         .attach_stacktrace(true)
+        // Repeats of one error within this window are held back and counted. The default
+        // (1 s) suits production; the demo's loop must fit in one window even in a slow debug
+        // build on a busy machine. Shutdown sends the held event at once, so nothing waits.
+        .repeat_window(std::time::Duration::from_secs(30))
         .dry_run(!has_dsn)
         .database_path(database)
 }
