@@ -21,7 +21,7 @@ use crate::envelope::Envelope;
 use crate::noise::Noise;
 use crate::noise::loop_guard::Window;
 use crate::options::ClientOptions;
-use crate::outbox::Outbox;
+use crate::outbox::{Entry, Outbox};
 use crate::protocol::{Breadcrumb, ClientSdkInfo, Contexts, DebugMeta, Event, Thread, Threads};
 use crate::scope::Scope;
 use crate::sender::{Sender, SharedOutbox};
@@ -260,13 +260,19 @@ impl Client {
     /// `before_send`, when the full preparation did not finish in time. The full event, if
     /// it finishes later, has the same event id, so the server keeps only one.
     #[cfg_attr(not(feature = "panic"), allow(dead_code))]
-    pub(crate) fn keep_fallback(&self, event: Event, scope: &Scope) -> bool {
+    pub(crate) fn keep_fallback(&self, event: Event, scope: &Scope) -> Option<Entry> {
         let event = self.processor.prepare_without_callbacks(event, scope, None);
         let envelope = self.processor.envelope_for(&event);
-        self.processor
-            .outbox
-            .keep(&envelope, &self.processor.drops)
-            .is_some()
+        self.processor.outbox.keep(&envelope, &self.processor.drops)
+    }
+
+    /// Removes an envelope [`keep_fallback`](Self::keep_fallback) wrote, once a better copy
+    /// of the same event is kept.
+    #[cfg_attr(not(feature = "panic"), allow(dead_code))]
+    pub(crate) fn forget_kept(&self, entry: &Entry) {
+        if let Some(outbox) = self.processor.outbox.get() {
+            outbox.remove(entry);
+        }
     }
 
     /// The rules that mark frames in-app, for stack traces resolved outside the worker.

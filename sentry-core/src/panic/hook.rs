@@ -145,11 +145,22 @@ fn persist(
         exception.stacktrace = Some(backtrace.unresolved());
     }
     let (fallback_client, fallback_scope) = (Arc::clone(&client), Arc::clone(&scope));
+    let handoff = Arc::new(parking_lot::Mutex::new(Handoff::default()));
+    let helper_handoff = Arc::clone(&handoff);
     let report = report.clone();
     let (done, wait) = mpsc::channel();
     let work = move || {
         super::event::attach_stacktrace(&mut event, &report, &backtrace, client.in_app());
-        let _ = done.send(client.capture_to_outbox(event, &scope));
+        let id = client.capture_to_outbox(event, &scope);
+        let mut handoff = helper_handoff.lock();
+        handoff.helper_done = true;
+        // Late, but complete: it replaces the fallback (or, dropped by before_send, the
+        // fallback goes too).
+        if let Some(entry) = handoff.fallback.take() {
+            client.forget_kept(&entry);
+        }
+        drop(handoff);
+        let _ = done.send(id);
     };
     // The work is shared so that it can still run here if no thread can be started.
     let work = Arc::new(parking_lot::Mutex::new(Some(work)));
@@ -171,10 +182,26 @@ fn persist(
     let outcome = wait
         .recv_timeout(deadline.saturating_duration_since(Instant::now()))
         .ok();
-    if outcome.is_none() && fallback_client.keep_fallback(fallback, &fallback_scope) {
-        sdk_debug!("panic: kept without symbol names; the preparation did not finish in time");
+    if outcome.is_none() {
+        let mut handoff = handoff.lock();
+        if !handoff.helper_done {
+            handoff.fallback = fallback_client.keep_fallback(fallback, &fallback_scope);
+            if handoff.fallback.is_some() {
+                sdk_debug!(
+                    "panic: kept without symbol names; the preparation did not finish in time"
+                );
+            }
+        }
     }
     outcome
+}
+
+/// Between the panicking thread and its helper: which of them wrote the event. The helper's
+/// complete event replaces the panicking thread's fallback when both did.
+#[derive(Default)]
+struct Handoff {
+    helper_done: bool,
+    fallback: Option<crate::outbox::Entry>,
 }
 
 /// Tells the native crash handler that the SIGABRT about to follow is this panic's.
