@@ -65,5 +65,9 @@ fn tempdir(name: &str) -> std::path::PathBuf {
     dir
 }
 
-criterion_group!(benches, inprocess);
-criterion_main!(benches);
+mod group {
+    // criterion_group! defines an undocumented public function.
+    #![allow(missing_docs)]
+    super::criterion_group!(benches, super::inprocess);
+}
+criterion_main!(group::benches);

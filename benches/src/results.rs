@@ -54,7 +54,11 @@ pub fn load_all() -> BTreeMap<String, Value> {
         if path.extension().is_none_or(|e| e != "json") {
             continue;
         }
-        let name = path.file_stem().unwrap_or_default().to_string_lossy().into_owned();
+        let name = path
+            .file_stem()
+            .unwrap_or_default()
+            .to_string_lossy()
+            .into_owned();
         let text = std::fs::read_to_string(&path).unwrap_or_default();
         if let Ok(Value::Object(map)) = serde_json::from_str::<Value>(&text) {
             for (key, value) in map {

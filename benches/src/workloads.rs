@@ -129,7 +129,10 @@ impl std::error::Error for ChainError {
 pub struct OursDrop;
 
 impl sentry_core::transport::Transport for OursDrop {
-    fn send(&mut self, _envelope: &sentry_core::envelope::Envelope) -> sentry_core::transport::Response {
+    fn send(
+        &mut self,
+        _envelope: &sentry_core::envelope::Envelope,
+    ) -> sentry_core::transport::Response {
         sentry_core::transport::Response::new(sentry_core::transport::Delivery::Accepted)
     }
 }
@@ -165,16 +168,21 @@ impl Session {
                     .queue_size(QUEUE_SIZE)
                     .transport(|_| Box::new(OursDrop)),
             )),
-            Sdk::Official => Session::Official(sentry::init((
-                crate::UNUSED_DSN,
-                sentry::ClientOptions {
-                    transport: Some(Arc::new(|_: &sentry::ClientOptions| {
-                        Arc::new(OfficialDrop) as Arc<dyn sentry::Transport>
-                    })),
-                    ..Default::default()
-                },
-            ))),
+            Sdk::Official => {
+                // The struct is non-exhaustive: start from the defaults and set the field.
+                let mut options = sentry::ClientOptions::default();
+                options.transport = Some(Arc::new(|_: &sentry::ClientOptions| {
+                    Arc::new(OfficialDrop) as Arc<dyn sentry::Transport>
+                }));
+                Session::Official(sentry::init((crate::UNUSED_DSN, options)))
+            }
         };
+        // Both SDKs keep the process's scope across init calls: start every workload from
+        // an empty one, or the breadcrumbs and tags of the previous workload stay in it.
+        match session {
+            Session::Ours(_) => sentry_core::configure_scope(|s| s.clear()),
+            Session::Official(_) => sentry::configure_scope(|s| s.clear()),
+        }
         if workload == Workload::CaptureMessageFullScope {
             for i in 0..100 {
                 session.breadcrumb(i);
@@ -211,13 +219,19 @@ impl Session {
     #[inline]
     pub fn run(&self, workload: Workload) {
         match (self, workload) {
-            (Session::Ours(_), Workload::CaptureMessageFullScope | Workload::CaptureMessageEmptyScope) => {
+            (
+                Session::Ours(_),
+                Workload::CaptureMessageFullScope | Workload::CaptureMessageEmptyScope,
+            ) => {
                 std::hint::black_box(sentry_core::capture_message(
                     "something happened",
                     sentry_core::protocol::Level::Warning,
                 ));
             }
-            (Session::Official(_), Workload::CaptureMessageFullScope | Workload::CaptureMessageEmptyScope) => {
+            (
+                Session::Official(_),
+                Workload::CaptureMessageFullScope | Workload::CaptureMessageEmptyScope,
+            ) => {
                 std::hint::black_box(sentry::capture_message(
                     "something happened",
                     sentry::Level::Warning,
@@ -264,7 +278,10 @@ impl Session {
             }
             Session::Official(_) => {
                 if let Some(client) = sentry::Hub::current().client() {
-                    assert!(client.flush(Some(FLUSH_TIMEOUT)), "official flush timed out");
+                    assert!(
+                        client.flush(Some(FLUSH_TIMEOUT)),
+                        "official flush timed out"
+                    );
                 }
             }
         }

@@ -31,7 +31,10 @@ fn main() {
         ),
         (
             "ours",
-            format!("sentry-core = {{ path = {:?} }}", sentry_core.display().to_string()),
+            format!(
+                "sentry-core = {{ path = {:?} }}",
+                sentry_core.display().to_string()
+            ),
             "let _guard = sentry_core::init(\"http://public@127.0.0.1:9/1\");\n    \
              sentry_core::capture_message(\"hello\", sentry_core::protocol::Level::Info);",
         ),
@@ -47,8 +50,11 @@ fn main() {
             ),
         )
         .expect("write Cargo.toml");
-        std::fs::write(dir.join("src/main.rs"), format!("fn main() {{\n    {body}\n}}\n"))
-            .expect("write main.rs");
+        std::fs::write(
+            dir.join("src/main.rs"),
+            format!("fn main() {{\n    {body}\n}}\n"),
+        )
+        .expect("write main.rs");
         std::fs::copy(workspace.join("Cargo.lock"), dir.join("Cargo.lock")).expect("copy the lock");
         let target = dir.join("target");
         let start = Instant::now();
@@ -58,8 +64,14 @@ fn main() {
             .expect("run cargo build");
         let seconds = start.elapsed().as_secs_f64();
         let log = String::from_utf8_lossy(&output.stderr);
-        assert!(output.status.success(), "build of hello-{name} failed:\n{log}");
-        let units = log.lines().filter(|l| l.trim_start().starts_with("Compiling ")).count();
+        assert!(
+            output.status.success(),
+            "build of hello-{name} failed:\n{log}"
+        );
+        let units = log
+            .lines()
+            .filter(|l| l.trim_start().starts_with("Compiling "))
+            .count();
         results.set(format!("{name}.seconds"), seconds);
         results.set(format!("{name}.compiled_units"), units);
         results.set(format!("{name}.packages"), packages(&dir, &target));
@@ -79,7 +91,14 @@ fn cargo(dir: &Path, target: &Path) -> Command {
 
 fn packages(dir: &Path, target: &Path) -> usize {
     let output = cargo(dir, target)
-        .args(["tree", "--offline", "-e", "normal,build", "--prefix", "none"])
+        .args([
+            "tree",
+            "--offline",
+            "-e",
+            "normal,build",
+            "--prefix",
+            "none",
+        ])
         .output()
         .expect("run cargo tree");
     let text = String::from_utf8_lossy(&output.stdout);

@@ -7,6 +7,9 @@
 //! after. Core dumps are off, so the process's death costs the same with and without the
 //! handler.
 
+// dlopen, raise, setrlimit and inotify are C calls; this crate never ships.
+#![allow(unsafe_code)]
+
 use std::ffi::CString;
 use std::io::Write;
 
@@ -64,7 +67,12 @@ fn scope_snapshot() -> Vec<u8> {
         })
         .collect();
     let tags: serde_json::Map<_, _> = (0..10)
-        .map(|i| (format!("tag{i}"), serde_json::Value::String(format!("value {i}"))))
+        .map(|i| {
+            (
+                format!("tag{i}"),
+                serde_json::Value::String(format!("value {i}")),
+            )
+        })
         .collect();
     serde_json::to_vec(&serde_json::json!({ "breadcrumbs": breadcrumbs, "tags": tags }))
         .expect("serialize the scope")

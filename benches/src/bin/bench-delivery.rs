@@ -43,9 +43,15 @@ fn throughput(what: &str, results: &mut Results) {
     let _official = (!ours).then(|| sentry::init(sink.dsn()));
     let flush = || {
         if ours {
-            assert!(sentry_core::flush(Duration::from_secs(30)), "flush timed out");
+            assert!(
+                sentry_core::flush(Duration::from_secs(30)),
+                "flush timed out"
+            );
         } else if let Some(client) = sentry::Hub::current().client() {
-            assert!(client.flush(Some(Duration::from_secs(30))), "flush timed out");
+            assert!(
+                client.flush(Some(Duration::from_secs(30))),
+                "flush timed out"
+            );
         }
     };
     // One event first: connection set up, contexts gathered, outbox opened.
@@ -107,7 +113,10 @@ fn memory(results: &mut Results) {
             sentry_core::DropReason::QueueOverflow,
             sentry_core::DropReason::CacheOverflow,
         ] {
-            results.set(format!("dropped_{}", reason.as_str()), client.dropped(reason));
+            results.set(
+                format!("dropped_{}", reason.as_str()),
+                client.dropped(reason),
+            );
         }
     }
     drop(guard);

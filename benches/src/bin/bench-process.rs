@@ -54,7 +54,10 @@ fn hello(results: &mut Results) {
         }
     }
     for (i, (name, _)) in programs.iter().enumerate() {
-        results.set(format!("hello.reachable.{name}.median_ms"), median(&mut times[i]));
+        results.set(
+            format!("hello.reachable.{name}.median_ms"),
+            median(&mut times[i]),
+        );
     }
     let refused = format!("http://public@127.0.0.1:{}/1", refused_port());
     let hanging = Sink::start(Mode::Hang, Duration::from_secs(900)).expect("start the sink");
@@ -100,7 +103,11 @@ fn panics(results: &mut Results) {
             for (i, sdk) in ["ours", "official", "none"].iter().enumerate() {
                 let database = scratch_dir("panic");
                 let output = Command::new(&child)
-                    .args([sdk, &STEADY_PANICS.to_string(), &delay_ms.to_string()])
+                    .args([
+                        sdk.to_string(),
+                        STEADY_PANICS.to_string(),
+                        delay_ms.to_string(),
+                    ])
                     .env("BENCH_DSN", sink.dsn())
                     .env("BENCH_DATABASE", &database)
                     .env_remove("SENTRY_DSN")
@@ -123,7 +130,10 @@ fn panics(results: &mut Results) {
         }
         for (i, sdk) in ["ours", "official", "none"].iter().enumerate() {
             let first = median(&mut first[i]);
-            results.set(format!("panic.first_after_{delay_ms}ms.{sdk}.median_us"), first);
+            results.set(
+                format!("panic.first_after_{delay_ms}ms.{sdk}.median_us"),
+                first,
+            );
             if delay_ms == 0 {
                 let steady = median(&mut steady[i]);
                 results.set(format!("panic.steady.{sdk}.median_us"), steady);

@@ -32,7 +32,11 @@ impl Figures {
 
     /// Criterion's median time per call, in ns.
     fn criterion_ns(&self, group: &str, sdk: &str) -> Option<f64> {
-        let path = self.criterion.join(group).join(sdk).join("new/estimates.json");
+        let path = self
+            .criterion
+            .join(group)
+            .join(sdk)
+            .join("new/estimates.json");
         let text = std::fs::read_to_string(path).ok()?;
         let value: Value = serde_json::from_str(&text).ok()?;
         value["median"]["point_estimate"].as_f64()
@@ -67,7 +71,14 @@ fn time(ns: f64) -> String {
     }
 }
 
-fn ratio_row(what: &str, ours: Option<f64>, official: Option<f64>, unit: fn(f64) -> String, max: f64, target: &str) -> Row {
+fn ratio_row(
+    what: &str,
+    ours: Option<f64>,
+    official: Option<f64>,
+    unit: fn(f64) -> String,
+    max: f64,
+    target: &str,
+) -> Row {
     let ratio = match (ours, official) {
         (Some(o), Some(f)) if f > 0.0 => Some(o / f),
         _ => None,
@@ -76,7 +87,9 @@ fn ratio_row(what: &str, ours: Option<f64>, official: Option<f64>, unit: fn(f64)
         what: what.into(),
         ours: ours.map(unit).unwrap_or_else(|| "n/a".into()),
         official: official.map(unit).unwrap_or_else(|| "n/a".into()),
-        ratio: ratio.map(|r| format!("1/{:.1} ({r:.3})", 1.0 / r)).unwrap_or_else(|| "n/a".into()),
+        ratio: ratio
+            .map(|r| format!("1/{:.1} ({r:.3})", 1.0 / r))
+            .unwrap_or_else(|| "n/a".into()),
         target: target.into(),
         verdict: verdict(ratio.map(|r| r <= max)),
     }
@@ -84,7 +97,9 @@ fn ratio_row(what: &str, ours: Option<f64>, official: Option<f64>, unit: fn(f64)
 
 fn main() {
     let doc = PathBuf::from(std::env::args().nth(1).expect("path to benchmarks.md"));
-    let target = std::env::var_os("CARGO_TARGET_DIR").map(PathBuf::from).unwrap_or_else(|| "target".into());
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| "target".into());
     let f = Figures {
         all: sentry_benches::results::load_all(),
         criterion: target.join("criterion"),
@@ -94,18 +109,60 @@ fn main() {
     let count = |v: f64| format!("{v:.1}");
     let mut rows = Vec::new();
     let inprocess = [
-        ("capture_message_100_breadcrumbs_10_tags", "capture_message, 100 breadcrumbs + 10 tags", 0.1, "≤ 1/10"),
-        ("capture_message_empty_scope", "capture_message, empty scope", 1.0 / 3.0, "≤ 1/3"),
-        ("capture_error_3_level_chain", "capture_error, 3-level cause chain", 1.0 / 3.0, "≤ 1/3"),
-        ("add_breadcrumb", "add_breadcrumb (building it included)", 0.5, "≤ 1/2"),
-        ("configure_scope_set_tag", "configure_scope + set_tag", 0.5, "≤ 1/2"),
+        (
+            "capture_message_100_breadcrumbs_10_tags",
+            "capture_message, 100 breadcrumbs + 10 tags",
+            0.1,
+            "≤ 1/10",
+        ),
+        (
+            "capture_message_empty_scope",
+            "capture_message, empty scope",
+            1.0 / 3.0,
+            "≤ 1/3",
+        ),
+        (
+            "capture_error_3_level_chain",
+            "capture_error, 3-level cause chain",
+            1.0 / 3.0,
+            "≤ 1/3",
+        ),
+        (
+            "add_breadcrumb",
+            "add_breadcrumb (building it included)",
+            0.5,
+            "≤ 1/2",
+        ),
+        (
+            "configure_scope_set_tag",
+            "configure_scope + set_tag",
+            0.5,
+            "≤ 1/2",
+        ),
     ];
     for (id, what, max, target) in inprocess {
         let ours = f.criterion_ns(id, "ours");
         let official = f.criterion_ns(id, "official");
-        rows.push(ratio_row(&format!("{what}: wall time per call, calling thread"), ours, official, time, max, target));
-        let (ao, af) = (f.get(&format!("allocs.{id}.ours.allocs")), f.get(&format!("allocs.{id}.official.allocs")));
-        let mut row = ratio_row(&format!("{what}: allocations per call, calling thread"), ao, af, count, f64::INFINITY, "reported");
+        rows.push(ratio_row(
+            &format!("{what}: wall time per call, calling thread"),
+            ours,
+            official,
+            time,
+            max,
+            target,
+        ));
+        let (ao, af) = (
+            f.get(&format!("allocs.{id}.ours.allocs")),
+            f.get(&format!("allocs.{id}.official.allocs")),
+        );
+        let mut row = ratio_row(
+            &format!("{what}: allocations per call, calling thread"),
+            ao,
+            af,
+            count,
+            f64::INFINITY,
+            "reported",
+        );
         if id == "capture_message_100_breadcrumbs_10_tags" {
             row.target = "≤ 10 (ours)".into();
             row.verdict = verdict(ao.map(|a| a <= 10.0));
@@ -113,8 +170,18 @@ fn main() {
             row.verdict = "";
         }
         rows.push(row);
-        let (co, cf) = (f.get(&format!("allocs.{id}.ours.cpu_ns")), f.get(&format!("allocs.{id}.official.cpu_ns")));
-        let mut row = ratio_row(&format!("{what}: CPU time per call, calling thread"), co, cf, time, f64::INFINITY, "reported");
+        let (co, cf) = (
+            f.get(&format!("allocs.{id}.ours.cpu_ns")),
+            f.get(&format!("allocs.{id}.official.cpu_ns")),
+        );
+        let mut row = ratio_row(
+            &format!("{what}: CPU time per call, calling thread"),
+            co,
+            cf,
+            time,
+            f64::INFINITY,
+            "reported",
+        );
         row.verdict = "";
         rows.push(row);
     }
@@ -131,7 +198,10 @@ fn main() {
         rows.push(Row {
             what: format!("same, server {case}: slowest of 3 runs"),
             ours: ours.map(ms).unwrap_or_else(|| "n/a".into()),
-            official: f.get(&format!("process.hello.{case}.official.max_ms")).map(ms).unwrap_or_else(|| "n/a".into()),
+            official: f
+                .get(&format!("process.hello.{case}.official.max_ms"))
+                .map(ms)
+                .unwrap_or_else(|| "n/a".into()),
             ratio: String::new(),
             target: "ours exits within shutdown_timeout (2 s)".into(),
             verdict: verdict(ours.map(|v| v <= 2000.0)),
@@ -168,7 +238,10 @@ fn main() {
     );
     rows.push(packages);
     for (key, what) in [
-        ("first_after_0ms", "panic in a spawned thread → join: first panic, right after init"),
+        (
+            "first_after_0ms",
+            "panic in a spawned thread → join: first panic, right after init",
+        ),
         ("first_after_1000ms", "  … first panic, 1 s after init"),
     ] {
         let mut row = ratio_row(
@@ -179,7 +252,12 @@ fn main() {
             1.0 / 3.0,
             "≤ 1/3",
         );
-        row.official += &format!(" (no SDK: {})", f.get(&format!("process.panic.{key}.none.median_us")).map(us).unwrap_or_default());
+        row.official += &format!(
+            " (no SDK: {})",
+            f.get(&format!("process.panic.{key}.none.median_us"))
+                .map(us)
+                .unwrap_or_default()
+        );
         rows.push(row);
     }
     let mut steady = ratio_row(
@@ -190,12 +268,22 @@ fn main() {
         1.0 / 3.0,
         "≤ 1/3",
     );
-    steady.official += &format!(" (no SDK: {})", f.get("process.panic.steady.none.median_us").map(us).unwrap_or_default());
+    steady.official += &format!(
+        " (no SDK: {})",
+        f.get("process.panic.steady.none.median_us")
+            .map(us)
+            .unwrap_or_default()
+    );
     rows.push(steady);
     let to_report = f.get("native.signal_to_report_ms");
     rows.push(Row {
-        what: format!("native crash: signal → report complete on disk, {} libraries dlopened (median of 20)", f.text("native.libraries_loaded")),
-        ours: to_report.map(|v| format!("{v:.2} ms")).unwrap_or_else(|| "n/a".into()),
+        what: format!(
+            "native crash: signal → report complete on disk, {} libraries dlopened (median of 20)",
+            f.text("native.libraries_loaded")
+        ),
+        ours: to_report
+            .map(|v| format!("{v:.2} ms"))
+            .unwrap_or_else(|| "n/a".into()),
         official: "no native crash capture".into(),
         ratio: String::new(),
         target: "≤ 5 ms".into(),
@@ -204,7 +292,9 @@ fn main() {
     let size = f.get("native.report_bytes");
     rows.push(Row {
         what: "  … report size".into(),
-        ours: size.map(|v| format!("{:.1} KiB", v / 1024.0)).unwrap_or_else(|| "n/a".into()),
+        ours: size
+            .map(|v| format!("{:.1} KiB", v / 1024.0))
+            .unwrap_or_else(|| "n/a".into()),
         official: String::new(),
         ratio: String::new(),
         target: "≤ 256 KiB".into(),
@@ -223,7 +313,11 @@ fn main() {
     rows.push(tp);
     let rss: Vec<String> = [0, 250, 500, 750, 1000]
         .iter()
-        .map(|k| f.get(&format!("memory.rss_kib_at_{k}k")).map(|v| format!("{:.1}", v / 1024.0)).unwrap_or_else(|| "n/a".into()))
+        .map(|k| {
+            f.get(&format!("memory.rss_kib_at_{k}k"))
+                .map(|v| format!("{:.1}", v / 1024.0))
+                .unwrap_or_else(|| "n/a".into())
+        })
         .collect();
     let flat = (0..5)
         .map(|i| f.get(&format!("memory.rss_kib_at_{}k", i * 250)))
@@ -248,10 +342,17 @@ fn main() {
         f.text("load.start"),
         f.text("load.end"),
     );
-    let _ = writeln!(table, "| benchmark | ours | official | ours/official | target | result |");
+    let _ = writeln!(
+        table,
+        "| benchmark | ours | official | ours/official | target | result |"
+    );
     let _ = writeln!(table, "|---|---|---|---|---|---|");
     for r in &rows {
-        let _ = writeln!(table, "| {} | {} | {} | {} | {} | {} |", r.what, r.ours, r.official, r.ratio, r.target, r.verdict);
+        let _ = writeln!(
+            table,
+            "| {} | {} | {} | {} | {} | {} |",
+            r.what, r.ours, r.official, r.ratio, r.target, r.verdict
+        );
     }
     let _ = writeln!(
         table,
