@@ -43,12 +43,12 @@ fn hello(results: &mut Results) {
     let mut times: [Vec<f64>; 2] = [Vec::new(), Vec::new()];
     // One untimed run each first: page cache, dynamic loader caches.
     for (_, program) in &programs {
-        run(program, &sink.dsn(), &database);
+        let _ = run(program, &sink.dsn(), &database);
     }
     for _ in 0..HELLO_RUNS {
         for (i, (_, program)) in programs.iter().enumerate() {
             let before = sink.answered();
-            let elapsed = run(program, &sink.dsn(), &database);
+            let (elapsed, _) = run(program, &sink.dsn(), &database);
             assert!(sink.answered() > before, "{program:?} delivered nothing");
             times[i].push(elapsed.as_secs_f64() * 1e3);
         }
@@ -63,34 +63,84 @@ fn hello(results: &mut Results) {
     let hanging = Sink::start(Mode::Hang, Duration::from_secs(900)).expect("start the sink");
     for (case, dsn) in [("refused", refused), ("hanging", hanging.dsn())] {
         for (name, program) in &programs {
-            let worst = (0..FAILING_RUNS)
-                .map(|_| {
-                    // A fresh outbox each time: what an earlier failing run kept would be
-                    // sent (tried) again at start, which is a different measurement.
-                    let database = scratch_dir("hello-failing");
-                    run(program, &dsn, &database).as_secs_f64() * 1e3
-                })
-                .fold(0.0, f64::max);
+            let (mut worst, mut worst_shutdown): (f64, f64) = (0.0, 0.0);
+            for _ in 0..FAILING_RUNS {
+                // A fresh outbox each time: what an earlier failing run kept would be sent
+                // (tried) again at start, which is a different measurement.
+                let database = scratch_dir("hello-failing");
+                let (total, shutdown) = run(program, &dsn, &database);
+                worst = worst.max(total.as_secs_f64() * 1e3);
+                worst_shutdown =
+                    worst_shutdown.max(shutdown.map_or(f64::INFINITY, |d| d.as_secs_f64() * 1e3));
+                if total >= RUN_LIMIT {
+                    // Killed: once is enough to know it does not exit.
+                    break;
+                }
+            }
             results.set(format!("hello.{case}.{name}.max_ms"), worst);
+            if worst_shutdown.is_finite() {
+                results.set(
+                    format!("hello.{case}.{name}.shutdown_max_ms"),
+                    worst_shutdown,
+                );
+            }
         }
     }
 }
 
-/// Wall time of one run of `program`, from spawn to exit.
-fn run(program: &Path, dsn: &str, database: &Path) -> Duration {
+/// A run that takes longer is killed; its time is reported as at least this.
+const RUN_LIMIT: Duration = Duration::from_secs(30);
+
+/// Wall time of one run of `program`, from spawn to exit (or to [`RUN_LIMIT`], when it is
+/// killed: the official SDK does not exit while its request to a hanging server is open),
+/// and the time from the start of its shutdown (the program prints the system clock before
+/// dropping its guard) to its exit.
+fn run(program: &Path, dsn: &str, database: &Path) -> (Duration, Option<Duration>) {
     let start = Instant::now();
-    let status = Command::new(program)
+    let child = Command::new(program)
         .env("BENCH_DSN", dsn)
         .env("BENCH_DATABASE", database)
         .env_remove("SENTRY_DSN")
         .stdin(Stdio::null())
-        .stdout(Stdio::null())
+        .stdout(Stdio::piped())
         .stderr(Stdio::null())
-        .status()
+        .spawn()
         .expect("run the program");
-    let elapsed = start.elapsed();
-    assert!(status.success(), "{program:?} failed: {status}");
-    elapsed
+    let pid = child.id();
+    let (done, exited) = std::sync::mpsc::channel();
+    // A thread blocks in waitpid so the exit is seen when it happens, not at a poll.
+    std::thread::spawn(move || {
+        let output = child.wait_with_output();
+        let wall = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH);
+        let _ = done.send((
+            output,
+            Instant::now(),
+            wall.map_or(0, |d| d.as_nanos() as u64),
+        ));
+    });
+    match exited.recv_timeout(RUN_LIMIT) {
+        Ok((output, at, at_ns)) => {
+            let output = output.expect("wait for the program");
+            assert!(
+                output.status.success(),
+                "{program:?} failed: {}",
+                output.status
+            );
+            let shutdown = String::from_utf8_lossy(&output.stdout)
+                .trim()
+                .parse::<u64>()
+                .ok()
+                .map(|stamp| Duration::from_nanos(at_ns.saturating_sub(stamp)));
+            (at - start, shutdown)
+        }
+        Err(_) => {
+            let _ = Command::new("kill")
+                .args(["-KILL", &pid.to_string()])
+                .status();
+            let _ = exited.recv();
+            (start.elapsed(), None)
+        }
+    }
 }
 
 fn panics(results: &mut Results) {
