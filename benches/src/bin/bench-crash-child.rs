@@ -3,11 +3,11 @@
 //!
 //! Loads every `*.so` in `libs-dir` with `dlopen`, installs the crash handler (unless told
 //! not to) with the image list and a scope snapshot of realistic size (100 breadcrumbs, 10
-//! tags), writes `CLOCK_MONOTONIC` in nanoseconds to `stamp-file` and raises SIGSEGV right
-//! after. Core dumps are off, so the process's death costs the same with and without the
+//! tags), writes `CLOCK_MONOTONIC` in nanoseconds to `stamp-file` and writes to an unmapped
+//! address right after (SIGSEGV). Core dumps are off, so the process's death costs the same with and without the
 //! handler.
 
-// dlopen, raise, setrlimit and inotify are C calls; this crate never ships.
+// dlopen, setrlimit and a deliberate invalid write; this crate never ships.
 #![allow(unsafe_code)]
 
 use std::ffi::CString;
@@ -45,12 +45,17 @@ fn main() {
     let mut file = std::fs::File::create(stamp).expect("create the stamp file");
     write!(file, "{}", monotonic_ns()).expect("write the stamp");
     drop(file);
-    // SAFETY: raising a signal has no memory-safety preconditions; the handler (or the
-    // default action) ends the process.
-    unsafe {
-        libc::raise(libc::SIGSEGV);
-    }
+    // A real invalid access rather than `raise`: std's own SIGSEGV handler (for stack
+    // overflows) returns on a fault it does not own, and only a faulting instruction that
+    // runs again then ends the process by the default action.
+    store_to(std::hint::black_box(8));
     unreachable!("SIGSEGV did not end the process");
+}
+
+#[inline(never)]
+fn store_to(address: usize) {
+    // SAFETY: none; this writes to an unmapped page on purpose, to crash.
+    unsafe { (address as *mut u8).write_volatile(1) }
 }
 
 /// A scope as the core would serialize it: 100 breadcrumbs and 10 tags.

@@ -1,7 +1,7 @@
 //! Native crash figures: from the signal to the report complete on disk, with 200 loaded
 //! shared libraries, and the report's size.
 //!
-//! Method: `bench-crash-child` stamps `CLOCK_MONOTONIC` right before `raise(SIGSEGV)`. This
+//! Method: `bench-crash-child` stamps `CLOCK_MONOTONIC` right before writing to an unmapped address (SIGSEGV). This
 //! program watches the report directory with inotify for the rename of `*.tmp` to `*.crash`,
 //! which is the handler's last step on the report (a `.crash` file is complete by
 //! construction), and stamps the same clock when the event arrives: signal to report complete,
@@ -9,7 +9,7 @@
 //! as seen by `waitpid`, with and without the handler; the difference is the handler's whole
 //! cost including chaining to the default action.
 
-// dlopen, raise, setrlimit and inotify are C calls; this crate never ships.
+// dlopen, setrlimit, inotify and poll are C calls; this crate never ships.
 #![allow(unsafe_code)]
 
 use std::ffi::CString;
@@ -43,6 +43,7 @@ fn main() {
                 .arg(&libs)
                 .arg(&stamp)
                 .arg(if install { "1" } else { "0" })
+                .env_remove("RUST_BACKTRACE")
                 .stdout(Stdio::null())
                 .stderr(Stdio::piped())
                 .output()

@@ -145,19 +145,15 @@ fn run(program: &Path, dsn: &str, database: &Path) -> (Duration, Option<Duration
 
 fn panics(results: &mut Results) {
     let sink = Sink::start(Mode::Ok, Duration::from_secs(900)).expect("start the sink");
-    let child = sibling("bench-panic-child");
+
     for delay_ms in [0u64, 1000] {
         let mut first: [Vec<f64>; 3] = Default::default();
         let mut steady: [Vec<f64>; 3] = Default::default();
         for _ in 0..PANIC_PROCESSES {
             for (i, sdk) in ["ours", "official", "none"].iter().enumerate() {
                 let database = scratch_dir("panic");
-                let output = Command::new(&child)
-                    .args([
-                        sdk.to_string(),
-                        STEADY_PANICS.to_string(),
-                        delay_ms.to_string(),
-                    ])
+                let output = Command::new(sibling(&format!("bench-panic-{sdk}")))
+                    .args([STEADY_PANICS.to_string(), delay_ms.to_string()])
                     .env("BENCH_DSN", sink.dsn())
                     .env("BENCH_DATABASE", &database)
                     .env_remove("SENTRY_DSN")
