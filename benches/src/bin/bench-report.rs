@@ -356,7 +356,7 @@ fn main() {
     }
     let _ = writeln!(
         table,
-        "\nOther figures of this run: memory run dropped {} events as queue_overflow and {} as cache_overflow, {} files left in the outbox; the throughput runs delivered {} (ours) and {} (official) of 5000 events; panic sink answered {} requests; native child: {}.\n",
+        "\nOther figures of this run: memory run dropped {} events as queue_overflow and {} as cache_overflow, {} files left in the outbox; the throughput runs delivered {} (ours) and {} (official) of 20000 events; panic sink answered {} requests; native child: {}.\n",
         f.text("memory.dropped_queue_overflow"),
         f.text("memory.dropped_cache_overflow"),
         f.text("memory.outbox_files_after_close"),
