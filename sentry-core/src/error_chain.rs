@@ -43,7 +43,7 @@ const MAX_CHAIN: usize = 32;
 
 fn exception_for<E: Error + ?Sized>(error: &E, known: Option<String>) -> Exception {
     let full = known.unwrap_or_else(|| debug_type_name(error));
-    let (module, ty) = split_path(&full);
+    let (module, ty) = split_path(full);
     Exception {
         ty,
         value: Some(error.to_string()),
@@ -97,11 +97,12 @@ fn debug_type_name<E: Error + ?Sized>(error: &E) -> String {
     // every nested source) into a growing string on the capturing thread.
     let mut name = NamePrefix::default();
     let _ = std::fmt::write(&mut name, format_args!("{error:?}"));
-    let name = name.text.trim_end_matches(':');
+    let mut name = name.text;
+    name.truncate(name.trim_end_matches(':').len());
     if name.is_empty() || name.starts_with(|c: char| c.is_ascii_digit()) {
         "Error".to_owned()
     } else {
-        name.to_owned()
+        name
     }
 }
 
@@ -138,18 +139,20 @@ fn strip_generics_paths(name: &str) -> String {
 /// Splits `my_app::config::ConfigError` into (`my_app::config`, `ConfigError`), looking
 /// only at the path outside generic arguments. Standard library types are reported under
 /// their public path (`core::num::error::ParseIntError` is `std::num::ParseIntError`).
-fn split_path(full: &str) -> (Option<String>, String) {
+fn split_path(mut full: String) -> (Option<String>, String) {
     let outer_end = full.find('<').unwrap_or(full.len());
     let Some(pos) = full[..outer_end].rfind("::") else {
-        return (None, full.to_owned());
+        return (None, full);
     };
-    let (module, ty) = (&full[..pos], full[pos + 2..].to_owned());
+    let module = &full[..pos];
     let mut segments = module.split("::");
     let module = match (segments.next(), segments.next()) {
         (Some("core" | "alloc" | "std"), Some(second)) => format!("std::{second}"),
         _ => module.to_owned(),
     };
-    (Some(module), ty)
+    // The type name is the rest of `full`, kept in its own buffer (capturing thread).
+    full.drain(..pos + 2);
+    (Some(module), full)
 }
 
 #[cfg(test)]
