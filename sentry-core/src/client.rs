@@ -287,6 +287,9 @@ impl Client {
     /// Most of `timeout` goes to sending; in the last part, what is still queued is only
     /// written to the outbox (fast), so it is sent on the next start rather than lost.
     pub fn close(&self, timeout: Duration) -> bool {
+        // The waits below end a little early: a timed wait wakes up late by the scheduler's
+        // latency (milliseconds on a loaded machine), and close must return within timeout.
+        let timeout = timeout.saturating_sub((timeout / 100).min(Duration::from_millis(20)));
         let deadline = std::time::Instant::now() + timeout;
         self.submit_barrier();
         let keep_time = (timeout / 5).min(Duration::from_millis(500));
