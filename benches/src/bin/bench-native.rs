@@ -68,9 +68,9 @@ fn main() {
             }
         }
     }
-    results.set("native.libraries_loaded", LIBRARIES);
-    results.set("native.child_says", images);
-    results.set("native.signal_to_report_ms", median(&mut to_report));
+    results.set("libraries_loaded", LIBRARIES);
+    results.set("child_says", images);
+    results.set("signal_to_report_ms", median(&mut to_report));
     results.set(
         "native.signal_to_report_max_ms",
         to_report.iter().copied().fold(0.0, f64::max),
@@ -83,7 +83,7 @@ fn main() {
         "native.signal_to_exit_without_handler_ms",
         median(&mut to_exit[1]),
     );
-    results.set("native.report_bytes", size);
+    results.set("report_bytes", size);
     results.save("native");
 }
 
