@@ -306,6 +306,21 @@ fn main() {
         target: "≤ 5 ms".into(),
         verdict: verdict(to_report.map(|v| v <= 5.0)),
     });
+    let (with, without) = (
+        f.get("native.child_cpu_with_handler_ms"),
+        f.get("native.child_cpu_without_handler_ms"),
+    );
+    rows.push(Row {
+        what: "  … CPU time of the crashing process, with handler / without (median)".into(),
+        ours: match (with, without) {
+            (Some(w), Some(o)) => format!("{w:.2} ms / {o:.2} ms"),
+            _ => "n/a".into(),
+        },
+        official: String::new(),
+        ratio: String::new(),
+        target: "reported (load-independent view of the handler's work)".into(),
+        verdict: "",
+    });
     let size = f.get("native.report_bytes");
     rows.push(Row {
         what: "  … report size".into(),
