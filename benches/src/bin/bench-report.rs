@@ -311,14 +311,14 @@ fn main() {
         f.get("native.child_cpu_without_handler_ms"),
     );
     rows.push(Row {
-        what: "  … CPU time of the crashing process, with handler / without (median)".into(),
+        what: "  … CPU time of the whole crashing process (dlopen of the libraries, install, snapshots, crash), with handler / without (median)".into(),
         ours: match (with, without) {
             (Some(w), Some(o)) => format!("{w:.2} ms / {o:.2} ms"),
             _ => "n/a".into(),
         },
         official: String::new(),
         ratio: String::new(),
-        target: "reported (load-independent view of the handler's work)".into(),
+        target: "reported".into(),
         verdict: "",
     });
     let size = f.get("native.report_bytes");
