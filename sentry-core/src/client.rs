@@ -325,6 +325,10 @@ impl Client {
     /// Most of `timeout` goes to sending; in the last part, what is still queued is only
     /// written to the outbox (fast), so it is sent on the next start rather than lost.
     pub fn close(&self, timeout: Duration) -> bool {
+        // The waits below end a little early: a timed wait wakes up late by the scheduler's
+        // latency (milliseconds on a loaded machine), and close must return within timeout.
+        let timeout = timeout.saturating_sub((timeout / 100).min(Duration::from_millis(20)));
+        let deadline = std::time::Instant::now() + timeout;
         self.release_all(timeout);
         let keep_time = (timeout / 5).min(Duration::from_millis(500));
         let mut done = self.worker.flush(timeout - keep_time);
@@ -334,8 +338,11 @@ impl Client {
         }
         self.worker.close(Duration::ZERO);
         // A worker that ends promptly releases the outbox's lock now, so a client created
-        // next in this process adopts what this one kept.
-        self.worker.wait_for_exit(Duration::from_millis(100));
+        // next in this process adopts what this one kept. Within `timeout`: a worker stuck
+        // in a hanging request would otherwise add this wait to every shutdown.
+        let left = deadline.saturating_duration_since(std::time::Instant::now());
+        self.worker
+            .wait_for_exit(left.min(Duration::from_millis(100)));
         sdk_debug!(
             "client closed{}",
             if done {

@@ -13,7 +13,8 @@ use crate::protocol::{Exception, Exceptions, Mechanism};
 /// The exceptions for `error` and its causes: the root cause first, `error` last.
 pub(crate) fn exceptions_from_error<E: Error + ?Sized>(error: &E) -> Exceptions {
     let outer_type = static_type_name::<E>();
-    let mut values = Vec::new();
+    // Most chains are short; one allocation instead of growing from empty.
+    let mut values = Vec::with_capacity(4);
     let mut depth = 0;
     // The outermost error may not be 'static, so it is handled before walking sources.
     values.push(exception_for(error, outer_type));
@@ -42,7 +43,7 @@ const MAX_CHAIN: usize = 32;
 
 fn exception_for<E: Error + ?Sized>(error: &E, known: Option<String>) -> Exception {
     let full = known.unwrap_or_else(|| debug_type_name(error));
-    let (module, ty) = split_path(&full);
+    let (module, ty) = split_path(full);
     Exception {
         ty,
         value: Some(error.to_string()),
@@ -91,21 +92,46 @@ fn known_std_type(error: &(dyn Error + 'static)) -> Option<String> {
 /// The type name the `Debug` output starts with: `Timeout { after: 3s }` gives `Timeout`.
 /// An error whose `Debug` does not start with a name is called `Error`.
 fn debug_type_name<E: Error + ?Sized>(error: &E) -> String {
-    let debug = format!("{error:?}");
-    let name: String = debug
-        .chars()
-        .take_while(|c| c.is_alphanumeric() || *c == '_' || *c == ':')
-        .collect();
-    let name = name.trim_end_matches(':');
+    // Only the leading name is wanted: formatting stops at the first character after it
+    // instead of rendering the whole `Debug` output (which, for a derived `Debug`, includes
+    // every nested source) into a growing string on the capturing thread.
+    let mut name = NamePrefix::default();
+    let _ = std::fmt::write(&mut name, format_args!("{error:?}"));
+    let mut name = name.text;
+    name.truncate(name.trim_end_matches(':').len());
     if name.is_empty() || name.starts_with(|c: char| c.is_ascii_digit()) {
         "Error".to_owned()
     } else {
-        name.to_owned()
+        name
+    }
+}
+
+/// A `fmt::Write` that keeps the leading run of name characters (alphanumerics, `_`, `:`)
+/// and ends the formatting with an error at the first other character.
+#[derive(Default)]
+struct NamePrefix {
+    text: String,
+}
+
+impl std::fmt::Write for NamePrefix {
+    fn write_str(&mut self, s: &str) -> std::fmt::Result {
+        let end = s
+            .find(|c: char| !(c.is_alphanumeric() || c == '_' || c == ':'))
+            .unwrap_or(s.len());
+        self.text.push_str(&s[..end]);
+        if end < s.len() {
+            Err(std::fmt::Error)
+        } else {
+            Ok(())
+        }
     }
 }
 
 /// Shortens the paths inside generic arguments: `alloc::vec::Vec<my::T>` stays readable.
 fn strip_generics_paths(name: &str) -> String {
+    if !name.contains("alloc::") {
+        return name.to_owned();
+    }
     name.replace("alloc::string::", "")
         .replace("alloc::boxed::", "")
 }
@@ -113,18 +139,20 @@ fn strip_generics_paths(name: &str) -> String {
 /// Splits `my_app::config::ConfigError` into (`my_app::config`, `ConfigError`), looking
 /// only at the path outside generic arguments. Standard library types are reported under
 /// their public path (`core::num::error::ParseIntError` is `std::num::ParseIntError`).
-fn split_path(full: &str) -> (Option<String>, String) {
+fn split_path(mut full: String) -> (Option<String>, String) {
     let outer_end = full.find('<').unwrap_or(full.len());
     let Some(pos) = full[..outer_end].rfind("::") else {
-        return (None, full.to_owned());
+        return (None, full);
     };
-    let (module, ty) = (&full[..pos], full[pos + 2..].to_owned());
+    let module = &full[..pos];
     let mut segments = module.split("::");
     let module = match (segments.next(), segments.next()) {
         (Some("core" | "alloc" | "std"), Some(second)) => format!("std::{second}"),
         _ => module.to_owned(),
     };
-    (Some(module), ty)
+    // The type name is the rest of `full`, kept in its own buffer (capturing thread).
+    full.drain(..pos + 2);
+    (Some(module), full)
 }
 
 #[cfg(test)]
@@ -194,6 +222,28 @@ mod tests {
         assert_eq!(values[1].ty, "ConfigError");
         assert_eq!(values[0].ty, "Error");
         assert_eq!(values[0].module.as_deref(), Some("std::io"));
+    }
+
+    /// A `Debug` that writes its name in pieces and then a long body.
+    struct Pieces;
+    impl fmt::Debug for Pieces {
+        fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("Time")?;
+            f.write_str("out")?;
+            f.write_str(" { after: 3s, ")?;
+            unreachable!("formatting goes on after the name")
+        }
+    }
+    impl fmt::Display for Pieces {
+        fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("timed out")
+        }
+    }
+    impl Error for Pieces {}
+
+    #[test]
+    fn debug_names_stop_at_the_end_of_the_name() {
+        assert_eq!(debug_type_name(&Pieces), "Timeout");
     }
 
     #[test]

@@ -132,8 +132,18 @@ impl Scope {
             return;
         }
         let ring = Arc::make_mut(&mut self.breadcrumbs);
-        while ring.len() >= max {
+        while ring.len() > max {
             ring.pop_front();
+        }
+        if ring.len() == max
+            && let Some(mut oldest) = ring.pop_front()
+            && let Some(slot) = Arc::get_mut(&mut oldest)
+        {
+            // A full ring whose oldest entry no snapshot holds: reuse its allocation, so
+            // that a steady stream of breadcrumbs does not allocate and free one each.
+            *slot = breadcrumb;
+            ring.push_back(oldest);
+            return;
         }
         ring.push_back(Arc::new(breadcrumb));
     }
@@ -314,6 +324,25 @@ mod tests {
         assert_eq!(snapshot.tags()["a"], "1");
         assert_eq!(snapshot.breadcrumbs().len(), 1);
         assert_eq!(scope.breadcrumbs().len(), 2);
+    }
+
+    #[test]
+    fn a_full_ring_reuses_only_entries_no_snapshot_holds() {
+        let mut scope = Scope::default();
+        for i in 0..3 {
+            scope.add_breadcrumb(Breadcrumb::new(format!("old {i}")), 3);
+        }
+        let snapshot = scope.clone();
+        for i in 0..4 {
+            scope.add_breadcrumb(Breadcrumb::new(format!("new {i}")), 3);
+        }
+        let messages = |s: &Scope| -> Vec<String> {
+            s.breadcrumbs()
+                .map(|b| b.message.clone().unwrap())
+                .collect()
+        };
+        assert_eq!(messages(&snapshot), ["old 0", "old 1", "old 2"]);
+        assert_eq!(messages(&scope), ["new 1", "new 2", "new 3"]);
     }
 
     #[test]

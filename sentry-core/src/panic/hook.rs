@@ -19,6 +19,9 @@ use crate::stacktrace::CapturedBacktrace;
 /// without it a `panic = "abort"` program would lose the event.
 const MIN_PERSIST_WAIT: Duration = Duration::from_secs(1);
 
+/// How long after the hook is installed the debug information is loaded in the background.
+const WARM_UP_DELAY: Duration = Duration::from_millis(200);
+
 /// The worker's thread: its panics are caught and logged by the worker itself, and
 /// reporting them could feed on itself.
 const WORKER_THREAD: &str = "sentry-worker";
@@ -42,11 +45,17 @@ pub(crate) fn install_hook(options: &ClientOptions) {
     }
     if sentry_panic::install(&HOOK) {
         sdk_debug!("panic hook installed");
-        // Loading debug information is most of the cost of a first stack trace; do it now,
+        // Loading debug information is most of the cost of a first stack trace; do it soon,
         // on a thread of its own that nothing waits for, so the first panic finds it ready.
+        // Not at once: a short program (a CLI run, a cron job) would pay for it in CPU,
+        // memory and shutdown time without ever panicking; one that panics before the
+        // delay loads it then, as it would without the warm-up.
         let _ = std::thread::Builder::new()
             .name("sentry-warmup".into())
-            .spawn(crate::stacktrace::CapturedBacktrace::warm_up);
+            .spawn(|| {
+                std::thread::sleep(WARM_UP_DELAY);
+                crate::stacktrace::CapturedBacktrace::warm_up();
+            });
     }
 }
 
