@@ -39,6 +39,8 @@ pub(crate) struct SharedOutbox {
     database: Option<PathBuf>,
     /// `None` inside after a failed open: the SDK then sends without a copy on disk.
     opened: OnceLock<Option<Outbox>>,
+    /// Whether a failed write was already reported on stderr.
+    warned: AtomicBool,
 }
 
 impl SharedOutbox {
@@ -47,6 +49,7 @@ impl SharedOutbox {
         SharedOutbox {
             database,
             opened: OnceLock::new(),
+            warned: AtomicBool::new(false),
         }
     }
 
@@ -56,6 +59,7 @@ impl SharedOutbox {
         SharedOutbox {
             database: None,
             opened: OnceLock::from(Some(outbox)),
+            warned: AtomicBool::new(false),
         }
     }
 
@@ -88,10 +92,19 @@ impl SharedOutbox {
                 Some(entry)
             }
             Err(error) => {
-                sdk_debug!(
-                    "could not keep the envelope in the outbox at {}: {error}; sending without a copy on disk",
-                    outbox.root().display()
-                );
+                // Said once on stderr whatever `debug` is (a full or read-only disk is the
+                // user's to fix), then only in the debug log.
+                if !self.warned.swap(true, std::sync::atomic::Ordering::Relaxed) {
+                    sdk_warn!(
+                        "could not keep an event in the outbox at {} ({error}); events are sent without a copy on disk and are lost if they cannot be sent",
+                        outbox.root().display()
+                    );
+                } else {
+                    sdk_debug!(
+                        "could not keep the envelope in the outbox at {}: {error}",
+                        outbox.root().display()
+                    );
+                }
                 None
             }
         }

@@ -371,3 +371,63 @@ fn load_every_event_is_delivered_dropped_with_a_reason_or_kept() {
     );
     let _ = std::fs::remove_dir_all(&database);
 }
+
+/// Not a test of its own: the child of `a_full_disk_...`, started under a file-size limit.
+#[test]
+fn child_process_for_the_full_disk_test() {
+    let (Ok(dsn), Ok(database)) = (
+        std::env::var("FULL_DISK_CHILD_DSN"),
+        std::env::var("FULL_DISK_CHILD_DB"),
+    ) else {
+        return;
+    };
+    let guard = sentry_core::init(options(&dsn, &PathBuf::from(database)));
+    sentry_core::capture_message(
+        &"a message longer than the file-size limit ".repeat(64),
+        Level::Error,
+    );
+    assert!(sentry_core::flush(Duration::from_secs(10)));
+    drop(guard);
+    println!("CHILD DONE");
+}
+
+/// A full disk, simulated with a file-size limit (`ulimit -f`, SIGXFSZ ignored) so every
+/// outbox write fails like ENOSPC would: the application keeps running, the SDK says what it
+/// could not keep, and the event is still sent.
+#[cfg(unix)]
+#[test]
+fn a_full_disk_keeps_the_application_running_and_the_event_is_sent() {
+    let _serial = SERIAL.lock();
+    let database = temp_database("full-disk");
+    let server = FaultServer::start(|_| ok());
+    let output = std::process::Command::new("sh")
+        .arg("-c")
+        .arg("ulimit -f 1 && trap '' XFSZ && exec \"$0\" \"$@\"")
+        .arg(std::env::current_exe().unwrap())
+        .args([
+            "--exact",
+            "child_process_for_the_full_disk_test",
+            "--nocapture",
+            "--test-threads=1",
+        ])
+        .env("FULL_DISK_CHILD_DSN", server.dsn())
+        .env("FULL_DISK_CHILD_DB", &database)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        output.status.success() && stdout.contains("CHILD DONE"),
+        "{stdout}\n{stderr}"
+    );
+    assert_eq!(
+        server.accepted().len(),
+        1,
+        "sent without a copy on disk: {stderr}"
+    );
+    assert!(
+        stderr.contains("could not keep an event in the outbox"),
+        "the SDK says so: {stderr}"
+    );
+    let _ = std::fs::remove_dir_all(&database);
+}
