@@ -23,6 +23,7 @@ mod bugsink;
 mod envelope;
 mod helper;
 mod relay;
+mod support;
 mod venv;
 
 pub use bugsink::{Bugsink, Project};
@@ -30,5 +31,9 @@ pub use envelope::{IngestResponse, event_envelope, new_event_id, send_envelope};
 pub use relay::{
     RelayReport, assert_all_relay_valid, assert_relay_valid, relay_check_all, relay_errors,
     relay_normalize,
+};
+pub use support::{
+    build_example, cargo_build, dsn_via, exception, free_port, fresh_dir, hex, project_dir,
+    settled_events, sorted_ids, symbolic_ids, test_dir, wait_until,
 };
 pub use venv::{VENV_ENV, ensure_venv, target_dir, venv_dir, venv_python, workspace_root};

@@ -4,7 +4,10 @@
 use std::process::Command;
 use std::time::Duration;
 
-use e2e::{Bugsink, Project, assert_all_relay_valid, venv_python};
+use e2e::{
+    Bugsink, Project, assert_all_relay_valid, exception, hex, project_dir, settled_events,
+    sorted_ids, symbolic_ids, test_dir,
+};
 use parking_lot::Mutex;
 use sentry_core::ClientOptions;
 use sentry_core::protocol::{Breadcrumb, Level, User};
@@ -16,11 +19,7 @@ static SDK: Mutex<()> = Mutex::new(());
 const WAIT: Duration = Duration::from_secs(20);
 
 fn options_for(project: &Project) -> ClientOptions {
-    let database = e2e::target_dir().join(format!(
-        "e2e-core-db-{}-{}",
-        std::process::id(),
-        project.id()
-    ));
+    let database = project_dir("core-db", project);
     ClientOptions::new()
         .dsn(project.dsn())
         .release("e2e-core@1.2.3")
@@ -226,10 +225,6 @@ fn newest_frame(stacktrace: &Value) -> &Value {
         .expect("frames")
 }
 
-fn hex(value: &Value) -> u64 {
-    u64::from_str_radix(value.as_str().unwrap().trim_start_matches("0x"), 16).unwrap()
-}
-
 /// Every frame points into an image of debug_meta, and the main executable is there with
 /// the ids symbolic computes from the file.
 fn assert_debug_images_cover_frames(event: &Value) {
@@ -271,29 +266,6 @@ fn assert_debug_images_cover_frames(event: &Value) {
     }
 }
 
-/// The debug id and code id the real symbolic library computes for a file.
-fn symbolic_ids(path: &std::path::Path) -> (String, String) {
-    let script = "import sys, symbolic\n\
-        o = next(symbolic.Archive.open(sys.argv[1]).iter_objects())\n\
-        print(o.debug_id); print(o.code_id)";
-    let out = Command::new(venv_python())
-        .args(["-c", script])
-        .arg(path)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let text = String::from_utf8(out.stdout).unwrap();
-    let mut lines = text.lines();
-    (
-        lines.next().unwrap().to_owned(),
-        lines.next().unwrap().to_owned(),
-    )
-}
-
 #[test]
 fn before_send_and_sample_rate_shape_what_arrives() {
     let _sdk = SDK.lock();
@@ -311,13 +283,7 @@ fn before_send_and_sample_rate_shape_what_arrives() {
     );
     sentry_core::capture_message("drop me", Level::Warning);
     drop(guard);
-    let events = project.wait_for_events(1, WAIT);
-    std::thread::sleep(Duration::from_millis(500));
-    let events = if project.events().len() > events.len() {
-        project.events()
-    } else {
-        events
-    };
+    let events = settled_events(&project, 1, WAIT);
     assert_eq!(events.len(), 1, "{events:#?}");
     assert_eq!(events[0]["message"], "keep me");
     assert_eq!(events[0]["tags"]["checked"], "yes");
@@ -331,7 +297,7 @@ fn before_send_and_sample_rate_shape_what_arrives() {
 #[test]
 fn the_demo_reports_to_the_server_in_sentry_dsn() {
     let project = Bugsink::shared().new_project("core-demo");
-    let database = e2e::target_dir().join(format!("e2e-demo-db-{}", std::process::id()));
+    let database = test_dir("demo-db");
     let output = Command::new(env!("CARGO"))
         .args(["run", "--quiet", "--example", "demo"])
         .current_dir(e2e::workspace_root())
@@ -357,11 +323,7 @@ fn the_demo_reports_to_the_server_in_sentry_dsn() {
         drop(guard);
     }
     let events = project.wait_for_events(5, WAIT);
-    let mut ids: Vec<_> = events
-        .iter()
-        .map(|e| e["event_id"].as_str().unwrap().to_owned())
-        .collect();
-    ids.sort();
+    let mut ids = sorted_ids(&events);
     ids.dedup();
     assert_eq!(ids.len(), events.len(), "each event arrives once");
     assert_all_relay_valid(&events);
@@ -383,10 +345,10 @@ fn the_demo_reports_to_the_server_in_sentry_dsn() {
     );
     let crash = events
         .iter()
-        .find(|e| e["exception"]["values"][0]["type"] == "SIGSEGV")
+        .find(|e| exception(e)["type"] == "SIGSEGV")
         .expect("the crash of the demo's child");
     assert_eq!(crash["level"], "fatal");
-    let exception = &crash["exception"]["values"][0];
+    let exception = exception(crash);
     assert_eq!(exception["mechanism"]["type"], "signalhandler");
     assert_eq!(exception["mechanism"]["handled"], false);
     assert_eq!(

@@ -5,13 +5,15 @@
 
 use std::io::{BufRead, BufReader};
 use std::net::{Shutdown, TcpListener, TcpStream};
-use std::path::PathBuf;
 use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use e2e::{Bugsink, Project, assert_all_relay_valid};
+use e2e::{
+    Bugsink, Project, assert_all_relay_valid, dsn_via, free_port, fresh_dir, settled_events,
+    sorted_ids, wait_until,
+};
 use parking_lot::Mutex;
 use sentry_core::ClientOptions;
 use sentry_core::protocol::Level;
@@ -78,50 +80,13 @@ fn bugsink_port(project: &Project) -> u16 {
         .unwrap()
 }
 
-/// The project's DSN with the host's port replaced.
-fn dsn_via(project: &Project, port: u16) -> String {
-    let (key, rest) = project.dsn().split_once('@').unwrap();
-    let (_, path) = rest.split_once('/').unwrap();
-    format!("{key}@127.0.0.1:{port}/{path}")
-}
-
-fn database(name: &str) -> PathBuf {
-    let dir = e2e::target_dir().join(format!("e2e-delivery-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    dir
-}
-
-fn wait_until(timeout: Duration, mut done: impl FnMut() -> bool) -> bool {
-    let deadline = Instant::now() + timeout;
-    while Instant::now() < deadline {
-        if done() {
-            return true;
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    done()
-}
-
-fn ids(events: &[serde_json::Value]) -> Vec<String> {
-    let mut ids: Vec<String> = events
-        .iter()
-        .map(|e| e["event_id"].as_str().unwrap().to_owned())
-        .collect();
-    ids.sort();
-    ids
-}
-
 #[test]
 fn server_down_at_start_then_up_every_event_arrives_once() {
     let _sdk = SDK.lock();
     let project = Bugsink::shared().new_project("delivery-down-up");
-    let db = database("down-up");
+    let db = fresh_dir("delivery-down-up");
     // Reserve a port and close it: connections are refused until the forwarder takes it.
-    let port = TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let port = free_port();
     let guard = sentry_core::init(
         ClientOptions::new()
             .dsn(dsn_via(&project, port))
@@ -151,7 +116,7 @@ fn server_down_at_start_then_up_every_event_arrives_once() {
     std::thread::sleep(Duration::from_millis(500));
     let events = project.events();
     sent.sort();
-    assert_eq!(ids(&events), sent, "each event arrives, once");
+    assert_eq!(sorted_ids(&events), sent, "each event arrives, once");
     assert_all_relay_valid(&events);
     let _ = std::fs::remove_dir_all(&db);
 }
@@ -176,7 +141,7 @@ fn child_for_the_kill_test() {
 fn sigkill_during_a_send_the_event_arrives_after_the_next_start_once() {
     let _sdk = SDK.lock();
     let project = Bugsink::shared().new_project("delivery-kill9");
-    let db = database("kill9");
+    let db = fresh_dir("delivery-kill9");
     let hanging = Forwarder::start_on(
         TcpListener::bind("127.0.0.1:0").unwrap(),
         bugsink_port(&project),
@@ -210,14 +175,12 @@ fn sigkill_during_a_send_the_event_arrives_after_the_next_start_once() {
     let guard = sentry_core::init(ClientOptions::new().dsn(project.dsn()).database_path(&db));
     assert!(sentry_core::flush(WAIT));
     drop(guard);
-    let events = project.wait_for_events(1, WAIT);
-    std::thread::sleep(Duration::from_millis(500));
-    let events = if project.events().len() > events.len() {
-        project.events()
-    } else {
-        events
-    };
-    assert_eq!(ids(&events), [id], "delivered by the next start, once");
+    let events = settled_events(&project, 1, WAIT);
+    assert_eq!(
+        sorted_ids(&events),
+        [id],
+        "delivered by the next start, once"
+    );
     assert_eq!(events[0]["message"], "killed with SIGKILL while sending");
     let _ = std::fs::remove_dir_all(&db);
 }

@@ -8,10 +8,12 @@ use std::sync::OnceLock;
 use std::time::Duration;
 
 use anyhow::Context;
-use e2e::{Bugsink, Project, assert_all_relay_valid};
+use e2e::{
+    Bugsink, Project, assert_all_relay_valid, cargo_build, dsn_via, exception, free_port,
+    project_dir, test_dir,
+};
 use parking_lot::Mutex;
 use sentry_core::ClientOptions;
-use serde_json::Value;
 use tracing_subscriber::prelude::*;
 
 /// The SDK is process-wide; the in-process tests take turns with it.
@@ -31,11 +33,7 @@ fn options_for(project: &Project) -> ClientOptions {
 }
 
 fn database_for(project: &Project) -> PathBuf {
-    e2e::target_dir().join(format!(
-        "e2e-integrations-db-{}-{}",
-        std::process::id(),
-        project.id()
-    ))
+    project_dir("integrations-db", project)
 }
 
 #[test]
@@ -176,30 +174,16 @@ fn anyhow_error_arrives_with_its_chain_and_the_frames_where_it_happened() {
     );
 }
 
-/// The wrapper and the example program, built once for this test binary. They land in the
-/// same target directory as this test, two levels above it (`target/debug/deps/..`).
+/// The wrapper and the example program, built once for this test binary; the executable
+/// called `name`.
 fn built(name: &str) -> PathBuf {
-    static BUILD: OnceLock<()> = OnceLock::new();
-    BUILD.get_or_init(|| {
-        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-        let status = Command::new(cargo)
-            .args(["build", "-p", "sentry-wrap", "--bins", "--examples"])
-            .current_dir(e2e::workspace_root())
-            .status()
-            .unwrap();
-        assert!(status.success(), "building sentry-wrap failed");
-    });
-    let debug = std::env::current_exe()
-        .unwrap()
-        .parent()
-        .and_then(|deps| deps.parent())
-        .unwrap()
-        .to_owned();
-    if name == "sentry-wrap" {
-        debug.join(name)
-    } else {
-        debug.join("examples").join(name)
-    }
+    static BUILT: OnceLock<Vec<PathBuf>> = OnceLock::new();
+    BUILT
+        .get_or_init(|| cargo_build(&["-p", "sentry-wrap", "--bins", "--examples"], |_| {}))
+        .iter()
+        .find(|path| path.file_name().is_some_and(|n| n == name))
+        .unwrap_or_else(|| panic!("building sentry-wrap made no {name}"))
+        .clone()
 }
 
 /// Runs `sentry-wrap <wrap_args> -- <program>` reporting to `project`.
@@ -214,10 +198,6 @@ fn wrap(project: &Project, wrap_args: &[&str], program: &[&str]) -> Output {
         .env_remove("SENTRY_DSN")
         .output()
         .unwrap()
-}
-
-fn exception(event: &Value) -> &Value {
-    &event["exception"]["values"][0]
 }
 
 #[test]
@@ -301,7 +281,7 @@ fn wrap_reports_exit_codes_only_when_asked() {
 #[test]
 fn wrap_reports_a_c_program_that_dereferences_null() {
     use std::os::unix::process::ExitStatusExt;
-    let dir = e2e::target_dir().join(format!("e2e-wrap-c-{}", std::process::id()));
+    let dir = test_dir("wrap-c");
     std::fs::create_dir_all(&dir).unwrap();
     let source = dir.join("crash.c");
     std::fs::write(
@@ -338,12 +318,7 @@ fn wrap_delivers_at_once_what_a_crashed_program_using_the_sdk_left_behind() {
     let project = Bugsink::shared().new_project("wrap-leftovers");
     // The program's own DSN names a port where nothing listens: its message cannot be sent
     // and stays in its outbox when it aborts. The wrapper's DSN is the real one.
-    let dead = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let dead_port = dead.local_addr().unwrap().port();
-    drop(dead);
-    let (scheme_key, rest) = project.dsn().split_once('@').unwrap();
-    let (_, path) = rest.split_once('/').unwrap();
-    let unreachable = format!("{scheme_key}@127.0.0.1:{dead_port}/{path}");
+    let unreachable = dsn_via(&project, free_port());
 
     let output = Command::new(built("sentry-wrap"))
         .args(["--dsn", project.dsn(), "--"])

@@ -13,8 +13,10 @@ use std::process::{Command, ExitStatus};
 use std::sync::OnceLock;
 use std::time::Duration;
 
-use e2e::{Bugsink, Project, assert_all_relay_valid, venv_python};
-use serde_json::Value;
+use e2e::{
+    Bugsink, Project, assert_all_relay_valid, build_example, exception, fresh_dir, hex,
+    symbolic_ids,
+};
 
 const SIGILL: i32 = 4;
 const SIGTRAP: i32 = 5;
@@ -32,27 +34,12 @@ fn crash_example() -> &'static Path {
         // <target>/<profile>/deps/<this test>
         let exe = std::env::current_exe().unwrap();
         let profile_dir = exe.parent().unwrap().parent().unwrap().to_owned();
-        let mut build = Command::new(env!("CARGO"));
-        build
-            .args([
-                "build",
-                "--quiet",
-                "-p",
-                "sentry-examples",
-                "--example",
-                "crash",
-            ])
-            .arg("--target-dir")
-            .arg(profile_dir.parent().unwrap())
-            .current_dir(e2e::workspace_root());
-        if profile_dir.file_name().is_some_and(|n| n == "release") {
-            build.arg("--release");
-        }
-        assert!(
-            build.status().unwrap().success(),
-            "cargo build --example crash"
-        );
-        profile_dir.join("examples").join("crash")
+        build_example("sentry-examples", "crash", |build| {
+            build.arg("--target-dir").arg(profile_dir.parent().unwrap());
+            if profile_dir.file_name().is_some_and(|n| n == "release") {
+                build.arg("--release");
+            }
+        })
     })
 }
 
@@ -71,33 +58,6 @@ fn run(kind: &str, project: &Project, database: &Path) -> (ExitStatus, String) {
         output.status,
         String::from_utf8_lossy(&output.stderr).into_owned(),
     )
-}
-
-/// The debug id and code id the real symbolic library computes for a file.
-fn symbolic_ids(path: &Path) -> (String, String) {
-    let script = "import sys, symbolic\n\
-        o = next(symbolic.Archive.open(sys.argv[1]).iter_objects())\n\
-        print(o.debug_id); print(o.code_id)";
-    let out = Command::new(venv_python())
-        .args(["-c", script])
-        .arg(path)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let text = String::from_utf8(out.stdout).unwrap();
-    let mut lines = text.lines();
-    (
-        lines.next().unwrap().to_owned(),
-        lines.next().unwrap().to_owned(),
-    )
-}
-
-fn hex(value: &Value) -> u64 {
-    u64::from_str_radix(value.as_str().unwrap().trim_start_matches("0x"), 16).unwrap()
 }
 
 /// What a kind of crash must look like.
@@ -125,8 +85,7 @@ struct Case {
 fn check(case: Case) {
     let kind = case.kind;
     let project = Bugsink::shared().new_project(&format!("native-{kind}"));
-    let database = e2e::target_dir().join(format!("e2e-native-db-{}-{kind}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&database);
+    let database = fresh_dir(&format!("native-db-{kind}"));
 
     let (status, stderr) = run(kind, &project, &database);
     assert_eq!(
@@ -148,7 +107,7 @@ fn check(case: Case) {
     assert_eq!(event["level"], "fatal");
     assert_eq!(event["platform"], "native");
 
-    let exception = &event["exception"]["values"][0];
+    let exception = exception(event);
     assert_eq!(exception["type"], case.name, "{kind}");
     assert!(!exception["value"].as_str().unwrap().is_empty());
     let mechanism = &exception["mechanism"];

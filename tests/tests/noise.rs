@@ -4,7 +4,10 @@
 
 use std::time::Duration;
 
-use e2e::{Bugsink, Project, assert_all_relay_valid};
+use e2e::{
+    Bugsink, Project, assert_all_relay_valid, build_example, exception, project_dir,
+    settled_events, test_dir,
+};
 use parking_lot::Mutex;
 use sentry_core::envelope::Envelope;
 use sentry_core::protocol::{Breadcrumb, Level, Request};
@@ -17,11 +20,7 @@ static SDK: Mutex<()> = Mutex::new(());
 const WAIT: Duration = Duration::from_secs(20);
 
 fn options_for(project: &Project) -> ClientOptions {
-    let database = e2e::target_dir().join(format!(
-        "e2e-noise-db-{}-{}",
-        std::process::id(),
-        project.id()
-    ));
+    let database = project_dir("noise-db", project);
     ClientOptions::new()
         .dsn(project.dsn())
         .release("e2e-noise@1.0.0")
@@ -139,14 +138,8 @@ fn filtered_events_never_arrive_and_secrets_arrive_filtered() {
     assert!(sentry_core::flush(WAIT));
     drop(guard);
 
-    let events = project.wait_for_events(1, WAIT);
-    // Give a wrongly sent ignored event the time to show up before saying it did not.
-    std::thread::sleep(Duration::from_millis(500));
-    let events = if project.events().len() > events.len() {
-        project.events()
-    } else {
-        events
-    };
+    // Gives a wrongly sent ignored event the time to show up before saying it did not.
+    let events = settled_events(&project, 1, WAIT);
     assert_eq!(events.len(), 1, "{events:#?}");
     let event = &events[0];
     assert_eq!(
@@ -201,33 +194,14 @@ fn filtered_events_never_arrive_and_secrets_arrive_filtered() {
     assert_eq!(reported(&project), [("event_processor".to_owned(), 1)]);
 }
 
-/// Builds the demo (`examples/demo.rs`) and returns its executable.
-fn build_demo() -> std::path::PathBuf {
-    let output = std::process::Command::new(env!("CARGO"))
-        .args(["build", "-q", "-p", "sentry-examples", "--example", "demo"])
-        .arg("--message-format=json-render-diagnostics")
-        .current_dir(e2e::workspace_root())
-        .output()
-        .expect("cargo runs");
-    assert!(
-        output.status.success(),
-        "building the demo failed: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    String::from_utf8_lossy(&output.stdout)
-        .lines()
-        .filter_map(|line| serde_json::from_str::<Value>(line).ok())
-        .filter(|message| message["target"]["name"] == "demo")
-        .find_map(|message| message["executable"].as_str().map(Into::into))
-        .expect("cargo names the demo's executable")
-}
-
 /// What a newcomer sees: the demo's secrets arrive filtered and its loop as one event.
 #[test]
 fn the_demo_sends_no_secret_and_its_loop_as_one_event() {
     let project = Bugsink::shared().new_project("noise-demo");
-    let database = e2e::target_dir().join(format!("e2e-noise-demo-db-{}", std::process::id()));
-    let output = std::process::Command::new(build_demo())
+    let database = test_dir("noise-demo-db");
+    // The demo (`examples/demo.rs`).
+    let demo = build_example("sentry-examples", "demo", |_| {});
+    let output = std::process::Command::new(demo)
         .env("SENTRY_DSN", project.dsn())
         .env("SENTRY_DATABASE_PATH", &database)
         .env_remove("SENTRY_DRY_RUN")
@@ -262,7 +236,7 @@ fn the_demo_sends_no_secret_and_its_loop_as_one_event() {
     let crashes: Vec<_> = events
         .iter()
         .filter(|e| {
-            let exception = &e["exception"]["values"][0];
+            let exception = exception(e);
             exception["type"] == "SIGSEGV" && exception["mechanism"]["type"] == "signalhandler"
         })
         .collect();

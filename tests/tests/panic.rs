@@ -7,7 +7,7 @@ use std::process::{Command, Output};
 use std::sync::OnceLock;
 use std::time::Duration;
 
-use e2e::{Bugsink, Project, assert_all_relay_valid, workspace_root};
+use e2e::{Bugsink, Project, assert_all_relay_valid, build_example, exception, project_dir};
 use serde_json::Value;
 
 const WAIT: Duration = Duration::from_secs(30);
@@ -23,36 +23,18 @@ fn example(strategy: &'static str) -> PathBuf {
             "abort" => e2e::target_dir().join("tmp/panic-abort-build"),
             _ => e2e::target_dir(),
         };
-        let status = Command::new(env!("CARGO"))
-            .args([
-                "build",
-                "--quiet",
-                "-p",
-                "sentry-examples",
-                "--example",
-                "panic",
-            ])
-            .arg("--target-dir")
-            .arg(&target)
-            .env("CARGO_PROFILE_DEV_PANIC", strategy)
-            .current_dir(workspace_root())
-            .status()
-            .expect("run cargo");
-        assert!(
-            status.success(),
-            "building the panic example ({strategy}) failed"
-        );
-        target.join("debug/examples/panic")
+        build_example("sentry-examples", "panic", |build| {
+            build
+                .arg("--target-dir")
+                .arg(&target)
+                .env("CARGO_PROFILE_DEV_PANIC", strategy);
+        })
     })
     .clone()
 }
 
 fn database(project: &Project) -> PathBuf {
-    let dir = e2e::target_dir().join(format!(
-        "e2e-panic-db-{}-{}",
-        std::process::id(),
-        project.id()
-    ));
+    let dir = project_dir("panic-db", project);
     let _ = std::fs::remove_dir_all(&dir);
     dir
 }
@@ -66,10 +48,6 @@ fn run(binary: &Path, mode: &str, dsn: &str, database: &Path) -> Output {
         .env_remove("SENTRY_DRY_RUN")
         .output()
         .expect("run the panic example")
-}
-
-fn exception(event: &Value) -> &Value {
-    &event["exception"]["values"][0]
 }
 
 fn frames(event: &Value) -> &Vec<Value> {
