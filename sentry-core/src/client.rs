@@ -380,6 +380,9 @@ impl Job for EventJob {
                 None => Some(event),
             };
             if let Some(event) = now {
+                // Events still held from earlier (during a flush, all of them; else those
+                // whose window closed) were captured before this one: they go first.
+                processor.release_parked(false);
                 processor.send_event(&event);
             }
         }

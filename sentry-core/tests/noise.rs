@@ -478,3 +478,21 @@ fn every_drop_reason_reaches_a_client_report() {
     assert_eq!(run.dropped(DropReason::EventProcessor), 1);
     assert!(run.reported().is_empty());
 }
+
+#[test]
+fn a_flush_keeps_the_order_of_capture() {
+    // The first event is held for its repeat window; a flush starting before the second is
+    // prepared must not let the second overtake it.
+    for _ in 0..20 {
+        let run = run(ClientOptions::new(), || {
+            sentry_core::capture_message("first", Level::Warning);
+            sentry_core::capture_message("second", Level::Error);
+        });
+        let messages: Vec<_> = run
+            .events()
+            .iter()
+            .map(|e| e["message"].as_str().unwrap().to_owned())
+            .collect();
+        assert_eq!(messages, ["first", "second"]);
+    }
+}
