@@ -14,4 +14,15 @@ fn main() {
     println!("cargo:rustc-env=SENTRY_RUSTC_VERSION={number}");
     println!("cargo:rustc-env=SENTRY_RUSTC_DESCRIPTION={line}");
     println!("cargo:rerun-if-env-changed=RUSTC");
+
+    // One name for "the native crash handler exists in this build": the feature is on and
+    // the target is one the handler supports. The code says `cfg(native_crash)` instead of
+    // repeating the three conditions.
+    println!("cargo::rustc-check-cfg=cfg(native_crash)");
+    let feature = std::env::var_os("CARGO_FEATURE_NATIVE_CRASH").is_some();
+    let os = std::env::var("CARGO_CFG_TARGET_OS").unwrap_or_default();
+    let arch = std::env::var("CARGO_CFG_TARGET_ARCH").unwrap_or_default();
+    if feature && os == "linux" && (arch == "x86_64" || arch == "aarch64") {
+        println!("cargo:rustc-cfg=native_crash");
+    }
 }

@@ -178,14 +178,7 @@ impl Scope {
         self.fingerprint.as_deref()
     }
 
-    #[cfg_attr(
-        not(all(
-            feature = "native-crash",
-            target_os = "linux",
-            any(target_arch = "x86_64", target_arch = "aarch64")
-        )),
-        allow(dead_code)
-    )]
+    #[cfg_attr(not(native_crash), allow(dead_code))]
     /// The parts of the scope other than breadcrumbs, borrowed (for the crash handler's
     /// snapshot, which serializes them without cloning).
     pub(crate) fn parts(&self) -> ScopeParts<'_> {
@@ -201,14 +194,7 @@ impl Scope {
         }
     }
 
-    #[cfg_attr(
-        not(all(
-            feature = "native-crash",
-            target_os = "linux",
-            any(target_arch = "x86_64", target_arch = "aarch64")
-        )),
-        allow(dead_code)
-    )]
+    #[cfg_attr(not(native_crash), allow(dead_code))]
     /// The breadcrumbs as the shared pointers the scope keeps, oldest first.
     pub(crate) fn breadcrumb_arcs(&self) -> &VecDeque<Arc<Breadcrumb>> {
         &self.breadcrumbs
@@ -265,14 +251,7 @@ impl Scope {
     }
 }
 
-#[cfg_attr(
-    not(all(
-        feature = "native-crash",
-        target_os = "linux",
-        any(target_arch = "x86_64", target_arch = "aarch64")
-    )),
-    allow(dead_code)
-)]
+#[cfg_attr(not(native_crash), allow(dead_code))]
 /// The parts of a [`Scope`] other than breadcrumbs, serialized as the scope's JSON object.
 #[derive(serde::Serialize)]
 pub(crate) struct ScopeParts<'a> {

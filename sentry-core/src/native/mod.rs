@@ -20,43 +20,19 @@
 //!
 //! Elsewhere, and without the feature, every function here is an empty stub.
 
-#[cfg(all(
-    feature = "native-crash",
-    target_os = "linux",
-    any(target_arch = "x86_64", target_arch = "aarch64")
-))]
+#[cfg(native_crash)]
 mod linux;
-#[cfg(all(
-    feature = "native-crash",
-    target_os = "linux",
-    any(target_arch = "x86_64", target_arch = "aarch64")
-))]
+#[cfg(native_crash)]
 pub(crate) mod report;
-#[cfg(all(
-    feature = "native-crash",
-    target_os = "linux",
-    any(target_arch = "x86_64", target_arch = "aarch64")
-))]
+#[cfg(native_crash)]
 pub(crate) mod snapshot;
 
-#[cfg(all(
-    feature = "native-crash",
-    target_os = "linux",
-    any(target_arch = "x86_64", target_arch = "aarch64")
-))]
+#[cfg(native_crash)]
 pub(crate) use linux::{images_seen, scope_changed, send_pending_reports, setup};
 
-#[cfg(not(all(
-    feature = "native-crash",
-    target_os = "linux",
-    any(target_arch = "x86_64", target_arch = "aarch64")
-)))]
+#[cfg(not(native_crash))]
 mod stub;
-#[cfg(not(all(
-    feature = "native-crash",
-    target_os = "linux",
-    any(target_arch = "x86_64", target_arch = "aarch64")
-)))]
+#[cfg(not(native_crash))]
 pub(crate) use stub::{images_seen, scope_changed, send_pending_reports, setup};
 
 /// What changed in a scope, so that the snapshot redoes only that part.

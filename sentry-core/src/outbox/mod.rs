@@ -128,27 +128,13 @@ impl Outbox {
         result
     }
 
-    #[cfg_attr(
-        not(all(
-            feature = "native-crash",
-            target_os = "linux",
-            any(target_arch = "x86_64", target_arch = "aarch64")
-        )),
-        allow(dead_code)
-    )]
+    #[cfg_attr(not(native_crash), allow(dead_code))]
     /// This process's run directory (where the crash handler writes its reports).
     pub(crate) fn run_dir(&self) -> &Path {
         &self.run_dir
     }
 
-    #[cfg_attr(
-        not(all(
-            feature = "native-crash",
-            target_os = "linux",
-            any(target_arch = "x86_64", target_arch = "aarch64")
-        )),
-        allow(dead_code)
-    )]
+    #[cfg_attr(not(native_crash), allow(dead_code))]
     /// The locked `lock` file of this run.
     pub(crate) fn lock_file(&self) -> &File {
         &self._lock

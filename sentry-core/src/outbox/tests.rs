@@ -127,11 +127,7 @@ fn adoption_keeps_crash_reports_and_removes_stale_temp_files() {
         .filter(|n| n != "lock")
         .collect();
     assert_eq!(left, [report]);
-    #[cfg(all(
-        feature = "native-crash",
-        target_os = "linux",
-        any(target_arch = "x86_64", target_arch = "aarch64")
-    ))]
+    #[cfg(native_crash)]
     assert_eq!(
         sentry_native_crash::pending_reports(&next.run_dir),
         [next.run_dir.join(report)]
