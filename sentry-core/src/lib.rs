@@ -74,6 +74,7 @@ pub use init::{ClientInitGuard, InitError, close, flush, init, try_init};
 pub use noise::REPEAT_COUNT_KEY;
 pub use noise::patterns::Pattern;
 pub use options::{BeforeBreadcrumb, BeforeSend, ClientOptions, TransportFactory};
+pub use outbox::database_path_for;
 pub use panic::{PanicCapture, catch_unwind};
 pub use scope::Scope;
 pub use stats::DropReason;

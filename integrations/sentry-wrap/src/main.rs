@@ -264,22 +264,7 @@ fn database_path(args: &Args, program: &str) -> PathBuf {
     if let Some(path) = std::env::var_os("SENTRY_DATABASE_PATH").filter(|p| !p.is_empty()) {
         return PathBuf::from(path);
     }
-    let cache = std::env::var_os("XDG_CACHE_HOME")
-        .map(PathBuf::from)
-        .filter(|p| p.is_absolute())
-        .or_else(|| std::env::var_os("HOME").map(|home| PathBuf::from(home).join(".cache")))
-        .unwrap_or_else(std::env::temp_dir);
-    let safe: String = program
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || "-_.".contains(c) {
-                c
-            } else {
-                '_'
-            }
-        })
-        .collect();
-    cache.join("sentry-rs").join(safe)
+    sentry_core::database_path_for(program)
 }
 
 /// The files of every run directory in the database.

@@ -16,12 +16,24 @@ pub(crate) fn default_database_path() -> PathBuf {
         .and_then(|exe| exe.file_name().map(|n| n.to_string_lossy().into_owned()))
         .filter(|name| !name.is_empty())
         .unwrap_or_else(|| "app".to_owned());
+    database_path_for(&app)
+}
+
+/// The default database directory of the program named `app` (its executable's file name):
+/// `$XDG_CACHE_HOME/sentry-rs/<app>`, or `~/.cache/sentry-rs/<app>`. A supervisor such as
+/// sentry-wrap uses it to find what a program it runs leaves behind.
+///
+/// ```
+/// let dir = sentry_core::database_path_for("my-app");
+/// assert!(dir.ends_with("sentry-rs/my-app"));
+/// ```
+pub fn database_path_for(app: &str) -> PathBuf {
     let cache = std::env::var_os("XDG_CACHE_HOME")
         .map(PathBuf::from)
         .filter(|p| p.is_absolute())
         .or_else(|| std::env::var_os("HOME").map(|home| PathBuf::from(home).join(".cache")))
         .unwrap_or_else(std::env::temp_dir);
-    cache.join("sentry-rs").join(sanitize(&app))
+    cache.join("sentry-rs").join(sanitize(app))
 }
 
 /// Keeps a file name safe to use as one path component.

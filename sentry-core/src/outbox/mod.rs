@@ -31,6 +31,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use parking_lot::Mutex;
 
+pub use database::database_path_for;
 pub(crate) use database::{default_database_path, ensure_private_dir};
 
 /// How much the outbox may hold; beyond it the oldest envelopes are evicted.
