@@ -15,8 +15,10 @@
 //!    the program (not the terminal's own Ctrl-C, which the program receives anyway).
 //! 3. When the program is gone: if it was killed by a signal, or exited non-zero with
 //!    `--report-exit-code`, sends one event (see `report.rs`). It also starts the SDK when
-//!    the program's dead runs left undelivered envelopes in the database, which the SDK's
-//!    outbox adopts and sends at once instead of at the program's next start.
+//!    the program's dead runs left undelivered envelopes or crash reports in the database,
+//!    which the SDK adopts and sends at once instead of at the program's next start. When the
+//!    program wrote a crash report of its own, that report's event (stack, scope) is the one
+//!    event of the crash, and the wrapper's information is added to it.
 //! 4. Exits with the program's status, or dies of the program's signal.
 #![deny(missing_docs)]
 
@@ -289,10 +291,9 @@ fn has_leftovers(database: &Path) -> bool {
 /// The descriptions of crash reports the program's own crash handler (this SDK's
 /// `native-crash` feature) wrote during this run.
 ///
-/// They go into the wrapper's event as `extra.crash_reports`. The reports themselves stay
-/// where they are: turning a report into a full event (stack trace, scope, debug images) is
-/// the core's job at start-up (`sentry-core/src/native/`, in progress); until that is
-/// merged they wait for the program's next start, and the wrapper's event is the only one.
+/// When there is one, the SDK started by [`deliver`] sends it as a full event (stack trace,
+/// scope, debug images) and the wrapper sends no event of its own: it adds what it saw,
+/// `extra.crash_reports` included, to the report's event.
 fn crash_reports_since(database: &Path, since: SystemTime) -> Vec<String> {
     run_files(database)
         .into_iter()
