@@ -56,9 +56,6 @@ const STDERR_GRACE: Duration = Duration::from_secs(2);
 /// How long to wait for the report (and left-over envelopes) to be sent.
 const SEND_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// Tags the event that only marks "everything before me is done" (see [`deliver`]).
-const SYNC_TAG: &str = "sentry_wrap.sync";
-
 fn main() {
     let args = match cli::parse(std::env::args_os().skip(1)) {
         Ok(Parsed::Run(args)) => args,
@@ -174,8 +171,7 @@ fn main() {
 ///
 /// The SDK is started only now, after the program is gone: at start its outbox adopts the
 /// files of runs whose process has exited, which now includes the program's, and its worker
-/// sends them before anything captured later. The last event captured is a marker that
-/// `before_send` drops, so that flushing waits for that adoption too.
+/// sends them before anything captured later; a flush waits for that first pass.
 fn deliver(args: &Args, database: &Path, run: Option<&Run<'_>>, started_at: SystemTime) {
     if run.is_none() && !has_leftovers(database) {
         return;
@@ -190,9 +186,6 @@ fn deliver(args: &Args, database: &Path, run: Option<&Run<'_>>, started_at: Syst
         .database_path(database)
         .native_crash_handler(false)
         .before_send(move |mut event| {
-            if event.tags.contains_key(SYNC_TAG) {
-                return None;
-            }
             // Only the crash of this run gets what this run saw; older reports keep theirs.
             if let Some(seen) = &what_the_wrapper_saw
                 && is_native_crash(&event)
@@ -228,9 +221,8 @@ fn deliver(args: &Args, database: &Path, run: Option<&Run<'_>>, started_at: Syst
     if let Some(run) = run.filter(|_| !native_report) {
         sentry_core::capture_event(report::event(run));
     }
-    let mut marker = Event::new();
-    marker.tags.insert(SYNC_TAG.into(), "1".into());
-    sentry_core::capture_event(marker);
+    // Flush waits for the worker's first pass (the adopted envelopes and crash reports run
+    // before anything queued after init), so it covers what the program left too.
     if !sentry_core::flush(SEND_TIMEOUT) {
         eprintln!("sentry-wrap: the report could not be sent yet; it is kept for the next run");
     }
