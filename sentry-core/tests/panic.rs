@@ -318,3 +318,67 @@ fn a_hanging_server_holds_the_panic_up_only_for_the_timeout() {
     assert_eq!(on_disk, 1);
     drop(guard);
 }
+
+/// The events in the envelopes kept in a database directory.
+fn events_on_disk(database: &Path) -> Vec<Value> {
+    std::fs::read_dir(database.join("runs"))
+        .unwrap()
+        .flatten()
+        .filter_map(|run| std::fs::read_dir(run.path()).ok())
+        .flatten()
+        .flatten()
+        .filter(|f| f.path().extension().is_some_and(|e| e == "envelope"))
+        .filter_map(|f| {
+            Envelope::parse(&std::fs::read(f.path()).ok()?)
+                .ok()?
+                .event_json()
+                .ok()
+        })
+        .collect()
+}
+
+#[test]
+fn a_preparation_past_its_deadline_leaves_a_fallback_that_the_full_event_replaces() {
+    let _serial = SERIAL.lock();
+    let database = temp_database("fallback");
+    let options = ClientOptions::new()
+        .database_path(&database)
+        .panic_flush_timeout(Duration::from_millis(100))
+        .shutdown_timeout(Duration::from_millis(100))
+        // Slower than the hook may wait (at least 1 s for the disk): the panicking thread
+        // must keep a fallback of its own.
+        .before_send(|mut event| {
+            std::thread::sleep(Duration::from_secs(3));
+            event.tags.insert("prepared".into(), "fully".into());
+            Some(event)
+        })
+        .transport(|_| Box::new(Hanging));
+    let guard = sentry_core::init(options);
+    sentry_core::capture_message("occupies the worker", sentry_core::protocol::Level::Info);
+    std::thread::sleep(Duration::from_millis(100));
+
+    let start = Instant::now();
+    panic_on_thread("slow-prepare", || panic!("prepared too slowly"));
+    assert!(
+        start.elapsed() < Duration::from_secs(3),
+        "the hook waited {:?}",
+        start.elapsed()
+    );
+    let kept = events_on_disk(&database);
+    let panics: Vec<_> = kept.iter().filter(|e| e["exception"].is_object()).collect();
+    assert_eq!(panics.len(), 1, "the fallback is on disk: {kept:#?}");
+    assert!(
+        panics[0]["tags"].get("prepared").is_none(),
+        "no user callback ran for it"
+    );
+    let fallback_id = panics[0]["event_id"].clone();
+
+    // The helper finishes later: its complete event takes the fallback's place.
+    std::thread::sleep(Duration::from_secs(4));
+    let kept = events_on_disk(&database);
+    let panics: Vec<_> = kept.iter().filter(|e| e["exception"].is_object()).collect();
+    assert_eq!(panics.len(), 1, "one panic, one envelope: {kept:#?}");
+    assert_eq!(panics[0]["event_id"], fallback_id);
+    assert_eq!(panics[0]["tags"]["prepared"], "fully");
+    drop(guard);
+}
