@@ -5,6 +5,7 @@
 //! and never sees freed memory.
 
 mod altstack;
+mod crash_stack;
 mod crumb_ring;
 mod maps;
 mod registers;
@@ -55,6 +56,9 @@ pub(crate) struct State {
     /// Where the handler copies a snapshot before writing it. Used only by the thread that
     /// won the right to write the report (see `signals::CRASHING`), hence the `UnsafeCell`.
     pub(crate) copy: UnsafeCell<Box<[u8]>>,
+    /// Where the report is written, whatever stack the signal arrived on (see
+    /// [`crash_stack`]); used only by the thread that won the right to write the report.
+    pub(crate) crash_stack: crash_stack::CrashStack,
     /// The actions installed before ours, restored when chaining. Written before the state is
     /// published and never after.
     pub(crate) previous: [libc::sigaction; SIGNALS.len()],
@@ -109,6 +113,7 @@ pub(crate) fn install(config: HandlerConfig) -> Result<(), InstallError> {
             config.max_breadcrumb_bytes,
         ),
         copy: UnsafeCell::new(vec![0u8; copy_len].into_boxed_slice()),
+        crash_stack: crash_stack::CrashStack::map().map_err(|e| InstallError::Os("mmap", e))?,
         previous: signals::current_actions()?,
     };
     altstack::set_size(config.alt_stack_size.max(MIN_ALT_STACK_SIZE));

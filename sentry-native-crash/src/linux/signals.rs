@@ -142,15 +142,21 @@ extern "C" fn on_signal(sig: libc::c_int, info: *mut libc::siginfo_t, uc: *mut l
                     code,
                     address,
                 };
-                // SAFETY: this thread won the CAS, so it owns the scratch space; `uc` is the
-                // context the kernel passed with SA_SIGINFO.
+                let mut job = WriteJob {
+                    state,
+                    signal: &signal,
+                    // SAFETY: `uc` is the context the kernel passed with SA_SIGINFO, valid
+                    // for the whole handler.
+                    context: unsafe { &*(uc as *const libc::ucontext_t) },
+                    tid: tid as u64,
+                };
+                // SAFETY: this thread won the CAS, so it alone uses the crash stack and the
+                // scratch space; `write_on_crash_stack` does not unwind (it is extern "C",
+                // and a panic there aborts).
                 unsafe {
-                    writer::write_report(
-                        state,
-                        &signal,
-                        &*(uc as *const libc::ucontext_t),
-                        tid as u64,
-                    );
+                    state
+                        .crash_stack
+                        .run(write_on_crash_stack, (&mut job as *mut WriteJob).cast());
                 }
             }
             alarm.disarm();
@@ -176,6 +182,23 @@ extern "C" fn on_signal(sig: libc::c_int, info: *mut libc::siginfo_t, uc: *mut l
         }
     }
     chain(state, sig, info);
+}
+
+/// What the report writer needs, passed to it on the crash stack.
+struct WriteJob<'a> {
+    state: &'a State,
+    signal: &'a Signal,
+    context: &'a libc::ucontext_t,
+    tid: u64,
+}
+
+extern "C" fn write_on_crash_stack(job: *mut std::ffi::c_void) {
+    // SAFETY: `job` is the `WriteJob` on `on_signal`'s frame, alive for the whole call, and
+    // this thread won the right to write the report (see `on_signal`).
+    unsafe {
+        let job = &*(job as *const WriteJob);
+        writer::write_report(job.state, job.signal, job.context, job.tid);
+    }
 }
 
 /// Restores the action that was installed before ours and makes the signal reach it.
