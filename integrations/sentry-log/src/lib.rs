@@ -223,7 +223,7 @@ pub fn convert_level(level: Level) -> protocol::Level {
 pub fn breadcrumb_from_record(record: &Record<'_>) -> Breadcrumb {
     let level = convert_level(record.level());
     let mut crumb = Breadcrumb::new(record.args().to_string())
-        .category(record.target())
+        .category(record.target().to_owned())
         .level(level);
     if level >= protocol::Level::Error {
         crumb = crumb.ty("error");

@@ -13,6 +13,7 @@
 //!
 //! Runs on the worker, last before serialization.
 
+use std::borrow::Cow;
 use std::io::Write;
 
 use crate::debug::sdk_debug;
@@ -67,6 +68,13 @@ fn truncate_opt(text: &mut Option<String>, max: usize) {
     }
 }
 
+/// [`truncate`] for a text that may be borrowed: copied only when it is too long.
+fn truncate_cow(text: &mut Cow<'static, str>, max: usize) {
+    if text.chars().nth(max).is_some() {
+        truncate(text.to_mut(), max);
+    }
+}
+
 /// Applies every limit to `event`.
 pub(crate) fn apply(event: &mut Event) {
     truncate_opt(&mut event.message, MAX_MESSAGE_CHARS);
@@ -83,9 +91,13 @@ pub(crate) fn apply(event: &mut Event) {
         .iter_mut()
         .flat_map(|b| b.values.iter_mut())
     {
-        truncate_opt(&mut crumb.message, MAX_BREADCRUMB_MESSAGE_CHARS);
-        truncate_opt(&mut crumb.category, MAX_BREADCRUMB_CATEGORY_CHARS);
-        truncate(&mut crumb.ty, MAX_BREADCRUMB_CATEGORY_CHARS);
+        if let Some(message) = &mut crumb.message {
+            truncate_cow(message, MAX_BREADCRUMB_MESSAGE_CHARS);
+        }
+        if let Some(category) = &mut crumb.category {
+            truncate_cow(category, MAX_BREADCRUMB_CATEGORY_CHARS);
+        }
+        truncate_cow(&mut crumb.ty, MAX_BREADCRUMB_CATEGORY_CHARS);
     }
     if let Some(request) = &mut event.request {
         limit_request(request);

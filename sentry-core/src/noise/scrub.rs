@@ -142,7 +142,7 @@ impl Scrubber {
             .flat_map(|b| b.values.iter_mut())
         {
             if let Some(message) = &mut crumb.message {
-                self.text(message);
+                self.cow_text(message);
             }
             self.map(&mut crumb.data);
         }
@@ -180,15 +180,33 @@ impl Scrubber {
     }
 
     /// Masks secret shapes and applies the user's patterns, in place.
-    pub(crate) fn text(&self, text: &mut String) {
-        if let Cow::Owned(masked) = mask_secrets(text, &self.extra_keys) {
-            *text = masked;
+    /// [`text`](Self::text) for a text that may be borrowed: copied only when it changes.
+    fn cow_text(&self, text: &mut Cow<'static, str>) {
+        if let Some(scrubbed) = self.scrubbed(text) {
+            *text = Cow::Owned(scrubbed);
         }
+    }
+
+    pub(crate) fn text(&self, text: &mut String) {
+        if let Some(scrubbed) = self.scrubbed(text) {
+            *text = scrubbed;
+        }
+    }
+
+    /// `text` with secrets masked and the rules applied; `None` when nothing changed.
+    fn scrubbed(&self, text: &str) -> Option<String> {
+        let mut changed = match mask_secrets(text, &self.extra_keys) {
+            Cow::Owned(masked) => Some(masked),
+            Cow::Borrowed(_) => None,
+        };
         for rule in &self.rules {
-            if let Cow::Owned(replaced) = rule.regex.replace_all(text, rule.replacement.as_str()) {
-                *text = replaced;
+            let current = changed.as_deref().unwrap_or(text);
+            if let Cow::Owned(replaced) = rule.regex.replace_all(current, rule.replacement.as_str())
+            {
+                changed = Some(replaced);
             }
         }
+        changed
     }
 }
 

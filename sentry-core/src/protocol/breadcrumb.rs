@@ -1,8 +1,14 @@
+use std::borrow::Cow;
+
 use serde::{Deserialize, Serialize};
 
 use super::{Level, Map, timestamp_now};
 
 /// A trail entry recorded before an event: a log line, a request, a user action.
+///
+/// Its texts are [`Cow<'static, str>`](Cow): a literal (`"ui.click"`) is kept as a borrowed
+/// `&'static str` and costs no allocation, which matters on paths that leave a breadcrumb for
+/// every request or log line; a `String` (`format!(...)`) is kept as it is.
 ///
 /// ```
 /// use sentry_core::protocol::{Breadcrumb, Level};
@@ -16,23 +22,23 @@ pub struct Breadcrumb {
     pub timestamp: f64,
     /// The kind of breadcrumb, such as `default`, `http`, `navigation` or `error`.
     #[serde(rename = "type", default = "default_type")]
-    pub ty: String,
+    pub ty: Cow<'static, str>,
     /// A dotted category such as `app.startup` or `http`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub category: Option<String>,
+    pub category: Option<Cow<'static, str>>,
     /// How severe it is.
     #[serde(default)]
     pub level: Level,
     /// What happened, in words.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub message: Option<String>,
+    pub message: Option<Cow<'static, str>>,
     /// Structured detail.
     #[serde(default, skip_serializing_if = "Map::is_empty")]
     pub data: Map,
 }
 
-fn default_type() -> String {
-    "default".to_owned()
+fn default_type() -> Cow<'static, str> {
+    Cow::Borrowed("default")
 }
 
 impl Default for Breadcrumb {
@@ -50,7 +56,7 @@ impl Default for Breadcrumb {
 
 impl Breadcrumb {
     /// A breadcrumb with a message, timestamped now.
-    pub fn new(message: impl Into<String>) -> Self {
+    pub fn new(message: impl Into<Cow<'static, str>>) -> Self {
         Breadcrumb {
             message: Some(message.into()),
             ..Default::default()
@@ -58,7 +64,7 @@ impl Breadcrumb {
     }
 
     /// Sets the category.
-    pub fn category(mut self, category: impl Into<String>) -> Self {
+    pub fn category(mut self, category: impl Into<Cow<'static, str>>) -> Self {
         self.category = Some(category.into());
         self
     }
@@ -70,7 +76,7 @@ impl Breadcrumb {
     }
 
     /// Sets the type.
-    pub fn ty(mut self, ty: impl Into<String>) -> Self {
+    pub fn ty(mut self, ty: impl Into<Cow<'static, str>>) -> Self {
         self.ty = ty.into();
         self
     }
