@@ -8,16 +8,23 @@
 
 use std::cell::RefCell;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 use parking_lot::RwLock;
 
 use crate::client::Client;
-use crate::native::ScopeChange;
 use crate::protocol::Breadcrumb;
 use crate::scope::Scope;
 
 static CLIENT: RwLock<Option<Arc<Client>>> = RwLock::new(None);
 static PROCESS_SCOPE: RwLock<Option<Arc<Scope>>> = RwLock::new(None);
+
+/// What [`add_breadcrumb`] needs of the client, kept beside it so that the hot path reads two
+/// atomics instead of taking the client's lock: `max_breadcrumbs` of the bound client (0
+/// without one, so breadcrumbs are discarded), and whether it has a `before_breadcrumb`.
+/// Written under `CLIENT`'s write lock.
+static MAX_BREADCRUMBS: AtomicUsize = AtomicUsize::new(0);
+static BEFORE_BREADCRUMB: AtomicBool = AtomicBool::new(false);
 
 thread_local! {
     /// Scopes pushed on this thread, innermost last.
@@ -31,13 +38,21 @@ pub(crate) fn client() -> Option<Arc<Client>> {
 
 /// Makes `client` the process's client and returns the one it replaces.
 pub(crate) fn bind_client(client: Option<Arc<Client>>) -> Option<Arc<Client>> {
-    std::mem::replace(&mut *CLIENT.write(), client)
+    let mut current = CLIENT.write();
+    let (max, callback) = client.as_ref().map_or((0, false), |c| {
+        let options = c.options();
+        (options.max_breadcrumbs, options.before_breadcrumb.is_some())
+    });
+    MAX_BREADCRUMBS.store(max, Ordering::Relaxed);
+    BEFORE_BREADCRUMB.store(callback, Ordering::Relaxed);
+    std::mem::replace(&mut *current, client)
 }
 
 /// Unbinds `client` if it is still the process's client.
 pub(crate) fn unbind_client(client: &Arc<Client>) {
     let mut current = CLIENT.write();
     if current.as_ref().is_some_and(|c| Arc::ptr_eq(c, client)) {
+        MAX_BREADCRUMBS.store(0, Ordering::Relaxed);
         *current = None;
     }
 }
@@ -74,28 +89,32 @@ pub(crate) fn try_current_scope() -> Option<Arc<Scope>> {
 /// sentry_core::configure_scope(|scope| scope.set_tag("worker", "ingest"));
 /// ```
 pub fn configure_scope<R>(f: impl FnOnce(&mut Scope) -> R) -> R {
-    modify_scope(f, ScopeChange::Any)
+    modify_scope(|scope| {
+        let breadcrumbs_before = scope.breadcrumb_changes();
+        let result = f(scope);
+        let breadcrumbs_changed = scope.breadcrumb_changes() != breadcrumbs_before;
+        crate::native::scope_changed(scope, breadcrumbs_changed);
+        result
+    })
 }
 
-/// [`configure_scope`], then the crash handler's snapshot is brought up to date with what
-/// `change` says may have changed.
-fn modify_scope<R>(f: impl FnOnce(&mut Scope) -> R, change: ScopeChange) -> R {
+/// Runs `f` on the innermost scope of the calling thread (see [`configure_scope`]). The
+/// process scope is locked meanwhile, so `f` also keeps the crash handler's copy in the same
+/// order as the scope's changes.
+fn modify_scope<R>(f: impl FnOnce(&mut Scope) -> R) -> R {
     let mut f = Some(f);
-    let mut run = |scope: &mut Scope| {
-        let result = (f.take().expect("called once"))(scope);
-        crate::native::scope_changed(scope, change);
-        result
-    };
     let pushed = LAYERS.with(|layers| {
         let mut layers = layers.borrow_mut();
-        layers.last_mut().map(|top| run(Arc::make_mut(top)))
+        let top = layers.last_mut()?;
+        let f = f.take().expect("called once");
+        Some(f(Arc::make_mut(top)))
     });
     match pushed {
         Some(result) => result,
         None => {
             let mut process = PROCESS_SCOPE.write();
             let scope = process.get_or_insert_with(Arc::default);
-            run(Arc::make_mut(scope))
+            (f.take().expect("called once"))(Arc::make_mut(scope))
         }
     }
 }
@@ -159,31 +178,22 @@ impl Drop for ScopeGuard {
 /// sentry_core::add_breadcrumb(Breadcrumb::new("cache miss").category("cache"));
 /// ```
 pub fn add_breadcrumb(breadcrumb: Breadcrumb) {
-    // Without a callback only `max_breadcrumbs` is needed: read under the lock, without
-    // taking a reference on the client (two atomic operations of a ~100 ns call).
-    let max = {
-        let current = CLIENT.read();
-        let Some(client) = current.as_ref() else {
+    let max = MAX_BREADCRUMBS.load(Ordering::Relaxed);
+    if max == 0 {
+        return;
+    }
+    let breadcrumb = if BEFORE_BREADCRUMB.load(Ordering::Relaxed) {
+        // The callback is user code: it runs without any lock held.
+        let Some(client) = client() else { return };
+        let Some(breadcrumb) = client.prepare_breadcrumb(breadcrumb) else {
             return;
         };
-        if client.options().before_breadcrumb.is_some() {
-            // The callback is user code: it runs without the lock held.
-            let client = Arc::clone(client);
-            drop(current);
-            let Some(breadcrumb) = client.prepare_breadcrumb(breadcrumb) else {
-                return;
-            };
-            let max = client.options().max_breadcrumbs;
-            modify_scope(
-                |scope| scope.add_breadcrumb(breadcrumb, max),
-                ScopeChange::Breadcrumbs,
-            );
-            return;
-        }
-        client.options().max_breadcrumbs
+        breadcrumb
+    } else {
+        breadcrumb
     };
-    modify_scope(
-        |scope| scope.add_breadcrumb(breadcrumb, max),
-        ScopeChange::Breadcrumbs,
-    );
+    modify_scope(|scope| {
+        scope.add_breadcrumb(breadcrumb, max);
+        crate::native::breadcrumb_added(scope);
+    });
 }

@@ -7,6 +7,7 @@
 
 use std::collections::{BTreeMap, VecDeque};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use crate::protocol::{
     Breadcrumb, Breadcrumbs, Context, Contexts, Event, Level, Map, Request, User, Value,
@@ -37,28 +38,73 @@ pub struct Scope {
     tags: Arc<BTreeMap<String, String>>,
     extra: Arc<Map>,
     contexts: Arc<Contexts>,
-    breadcrumbs: Arc<VecDeque<Arc<Breadcrumb>>>,
+    breadcrumbs: Arc<VecDeque<Breadcrumb>>,
+    /// Moves whenever the breadcrumbs change, so that the crash handler's copy can tell a
+    /// [`configure_scope`](crate::configure_scope) that changed them from one that did not.
+    breadcrumb_changes: u64,
+    /// When each part last changed, by [`Part`]: a process-wide number from
+    /// [`next_stamp`], 0 for a part never set. Lets the crash handler's copy serialize again
+    /// only the parts that changed, even across different scopes.
+    stamps: [u64; Part::COUNT],
+}
+
+/// The parts of a scope other than breadcrumbs, as indexes of [`Scope`]'s stamps.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Part {
+    Level,
+    Fingerprint,
+    Transaction,
+    User,
+    Request,
+    Tags,
+    Extra,
+    Contexts,
+}
+
+impl Part {
+    pub(crate) const COUNT: usize = 8;
+    #[cfg_attr(not(native_crash), allow(dead_code))]
+    pub(crate) const ALL: [Part; Part::COUNT] = [
+        Part::Level,
+        Part::Fingerprint,
+        Part::Transaction,
+        Part::User,
+        Part::Request,
+        Part::Tags,
+        Part::Extra,
+        Part::Contexts,
+    ];
+}
+
+/// A number no change of any scope had before: equal stamps mean equal contents.
+fn next_stamp() -> u64 {
+    static NEXT: AtomicU64 = AtomicU64::new(1);
+    NEXT.fetch_add(1, Ordering::Relaxed)
 }
 
 impl Scope {
     /// Overrides the level of every event captured under this scope; `None` keeps each
     /// event's own level.
     pub fn set_level(&mut self, level: Option<Level>) {
+        self.touch(Part::Level);
         self.level = level;
     }
 
     /// Sets the grouping fingerprint of events; `None` leaves grouping to the server.
     pub fn set_fingerprint(&mut self, fingerprint: Option<&[&str]>) {
+        self.touch(Part::Fingerprint);
         self.fingerprint = fingerprint.map(|parts| parts.iter().map(|p| (*p).to_owned()).collect());
     }
 
     /// Sets the transaction name (route, job or command) of events.
     pub fn set_transaction(&mut self, transaction: Option<&str>) {
+        self.touch(Part::Transaction);
         self.transaction = transaction.map(Arc::from);
     }
 
     /// Sets the user of events.
     pub fn set_user(&mut self, user: Option<User>) {
+        self.touch(Part::User);
         self.user = user.map(Arc::new);
     }
 
@@ -75,6 +121,7 @@ impl Scope {
     /// );
     /// ```
     pub fn set_request(&mut self, request: Option<Request>) {
+        self.touch(Part::Request);
         self.request = request.map(Arc::new);
     }
 
@@ -85,24 +132,28 @@ impl Scope {
 
     /// Sets a tag: a short, indexed key/value pair.
     pub fn set_tag(&mut self, key: impl Into<String>, value: impl ToString) {
+        self.touch(Part::Tags);
         Arc::make_mut(&mut self.tags).insert(key.into(), value.to_string());
     }
 
     /// Removes a tag.
     pub fn remove_tag(&mut self, key: &str) {
         if self.tags.contains_key(key) {
+            self.touch(Part::Tags);
             Arc::make_mut(&mut self.tags).remove(key);
         }
     }
 
     /// Sets extra data: any JSON value.
     pub fn set_extra(&mut self, key: impl Into<String>, value: impl Into<Value>) {
+        self.touch(Part::Extra);
         Arc::make_mut(&mut self.extra).insert(key.into(), value.into());
     }
 
     /// Removes extra data.
     pub fn remove_extra(&mut self, key: &str) {
         if self.extra.contains_key(key) {
+            self.touch(Part::Extra);
             Arc::make_mut(&mut self.extra).remove(key);
         }
     }
@@ -110,6 +161,7 @@ impl Scope {
     /// Sets a context, such as `{"type": "gpu", "name": "..."}` under `gpu`. A missing
     /// `type` key is filled in with the context's key.
     pub fn set_context(&mut self, key: impl Into<String>, mut context: Context) {
+        self.touch(Part::Contexts);
         let key = key.into();
         if !context.contains_key("type") {
             context.insert("type".into(), Value::String(key.clone()));
@@ -120,6 +172,7 @@ impl Scope {
     /// Removes a context.
     pub fn remove_context(&mut self, key: &str) {
         if self.contexts.contains_key(key) {
+            self.touch(Part::Contexts);
             Arc::make_mut(&mut self.contexts).remove(key);
         }
     }
@@ -131,36 +184,30 @@ impl Scope {
         if max == 0 {
             return;
         }
+        self.breadcrumb_changes = self.breadcrumb_changes.wrapping_add(1);
         let ring = Arc::make_mut(&mut self.breadcrumbs);
-        while ring.len() > max {
+        while ring.len() >= max {
             ring.pop_front();
         }
-        if ring.len() == max
-            && let Some(mut oldest) = ring.pop_front()
-            && let Some(slot) = Arc::get_mut(&mut oldest)
-        {
-            // A full ring whose oldest entry no snapshot holds: reuse its allocation, so
-            // that a steady stream of breadcrumbs does not allocate and free one each.
-            *slot = breadcrumb;
-            ring.push_back(oldest);
-            return;
-        }
-        ring.push_back(Arc::new(breadcrumb));
+        ring.push_back(breadcrumb);
     }
 
     /// Removes every breadcrumb.
     pub fn clear_breadcrumbs(&mut self) {
+        self.breadcrumb_changes = self.breadcrumb_changes.wrapping_add(1);
         self.breadcrumbs = Arc::default();
     }
 
     /// Forgets everything set on this scope.
     pub fn clear(&mut self) {
+        let changes = self.breadcrumb_changes.wrapping_add(1);
         *self = Scope::default();
+        self.breadcrumb_changes = changes;
     }
 
     /// The breadcrumbs, oldest first.
     pub fn breadcrumbs(&self) -> impl ExactSizeIterator<Item = &Breadcrumb> {
-        self.breadcrumbs.iter().map(|b| &**b)
+        self.breadcrumbs.iter()
     }
 
     /// The tags.
@@ -194,10 +241,19 @@ impl Scope {
         }
     }
 
+    fn touch(&mut self, part: Part) {
+        self.stamps[part as usize] = next_stamp();
+    }
+
+    /// When `part` last changed: equal stamps (of any two scopes) mean equal contents.
     #[cfg_attr(not(native_crash), allow(dead_code))]
-    /// The breadcrumbs as the shared pointers the scope keeps, oldest first.
-    pub(crate) fn breadcrumb_arcs(&self) -> &VecDeque<Arc<Breadcrumb>> {
-        &self.breadcrumbs
+    pub(crate) fn stamp(&self, part: Part) -> u64 {
+        self.stamps[part as usize]
+    }
+
+    /// A number that moves whenever the breadcrumbs change (compared, never interpreted).
+    pub(crate) fn breadcrumb_changes(&self) -> u64 {
+        self.breadcrumb_changes
     }
 
     /// Merges the scope into an event. What the event set itself wins over the scope,
@@ -243,9 +299,7 @@ impl Scope {
             // The scope's breadcrumbs happened before any the event carried itself.
             let own = std::mem::take(&mut crumbs.values);
             crumbs.values.reserve(self.breadcrumbs.len() + own.len());
-            crumbs
-                .values
-                .extend(self.breadcrumbs.iter().map(|b| (**b).clone()));
+            crumbs.values.extend(self.breadcrumbs.iter().cloned());
             crumbs.values.extend(own);
         }
     }
@@ -306,22 +360,19 @@ mod tests {
     }
 
     #[test]
-    fn a_full_ring_reuses_only_entries_no_snapshot_holds() {
+    fn breadcrumb_changes_move_with_every_change_of_the_breadcrumbs_only() {
         let mut scope = Scope::default();
-        for i in 0..3 {
-            scope.add_breadcrumb(Breadcrumb::new(format!("old {i}")), 3);
-        }
-        let snapshot = scope.clone();
-        for i in 0..4 {
-            scope.add_breadcrumb(Breadcrumb::new(format!("new {i}")), 3);
-        }
-        let messages = |s: &Scope| -> Vec<String> {
-            s.breadcrumbs()
-                .map(|b| b.message.clone().unwrap())
-                .collect()
-        };
-        assert_eq!(messages(&snapshot), ["old 0", "old 1", "old 2"]);
-        assert_eq!(messages(&scope), ["new 1", "new 2", "new 3"]);
+        let start = scope.breadcrumb_changes();
+        scope.set_tag("a", 1);
+        assert_eq!(scope.breadcrumb_changes(), start);
+        scope.add_breadcrumb(Breadcrumb::new("one"), 10);
+        let added = scope.breadcrumb_changes();
+        assert_ne!(added, start);
+        scope.clear_breadcrumbs();
+        assert_ne!(scope.breadcrumb_changes(), added);
+        let cleared = scope.breadcrumb_changes();
+        scope.clear();
+        assert_ne!(scope.breadcrumb_changes(), cleared);
     }
 
     #[test]

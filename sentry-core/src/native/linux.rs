@@ -1,5 +1,6 @@
 //! The handler's setup, the snapshots it needs, and sending what earlier runs left.
 
+use std::cell::RefCell;
 use std::fs::File;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, OnceLock};
@@ -7,8 +8,7 @@ use std::sync::{Arc, OnceLock};
 use parking_lot::Mutex;
 use sentry_native_crash as handler;
 
-use super::ScopeChange;
-use super::snapshot::{Handler, SnapshotWriter};
+use super::snapshot::{self, Handler, SnapshotWriter};
 use crate::debug::{sdk_debug, sdk_warn};
 use crate::images::ImageList;
 use crate::options::ClientOptions;
@@ -32,6 +32,7 @@ static HANDLER_RUN_LOCK: OnceLock<File> = OnceLock::new();
 const MAX_SCOPE_BYTES: usize = 64 * 1024;
 /// Capacity of one breadcrumb in reports (larger ones are shortened).
 const MAX_BREADCRUMB_BYTES: usize = 1024;
+const _: () = assert!(MAX_BREADCRUMB_BYTES >= super::crumb_record::GIST_MAX);
 /// Capacity of the image list in reports.
 const MAX_IMAGES_BYTES: usize = 256 * 1024;
 
@@ -92,27 +93,60 @@ pub(crate) fn setup(options: &ClientOptions) -> Option<Outbox> {
     ));
     ACTIVE.store(true, Ordering::Release);
     push_images(&crate::images::loaded_images());
-    scope_changed(&crate::hub::current_scope(), ScopeChange::Any);
+    scope_changed(&crate::hub::current_scope(), true);
     Some(outbox)
 }
 
-/// Pushes the scope to the handler after a change. A no-op (one atomic load) until the
-/// handler is installed.
+/// Brings the handler's copy of the scope up to date after a change: the head always, the
+/// breadcrumbs only when they changed. A no-op (one atomic load) until the handler is
+/// installed.
 #[inline]
-pub(crate) fn scope_changed(scope: &Scope, change: ScopeChange) {
+pub(crate) fn scope_changed(scope: &Scope, breadcrumbs_changed: bool) {
     if ACTIVE.load(Ordering::Acquire) {
-        push_scope(scope, change);
+        push_scope(scope, breadcrumbs_changed);
     }
 }
 
 #[inline(never)]
-fn push_scope(scope: &Scope, change: ScopeChange) {
+fn push_scope(scope: &Scope, breadcrumbs_changed: bool) {
     let mut guard = WRITER.lock();
     let Some(writer) = guard.as_mut() else { return };
-    if change == ScopeChange::Any {
-        writer.update_head(scope, &mut Installed);
+    writer.update_head(scope, &mut Installed);
+    if breadcrumbs_changed {
+        with_buffer(|buf| {
+            snapshot::replace_breadcrumbs(scope, MAX_BREADCRUMB_BYTES, buf, &mut Installed);
+        });
     }
-    writer.update_breadcrumbs(scope, &mut Installed);
+}
+
+/// Gives the handler the breadcrumb just added to `scope` (its newest). A no-op (one atomic
+/// load) until the handler is installed.
+#[inline]
+pub(crate) fn breadcrumb_added(scope: &Scope) {
+    if ACTIVE.load(Ordering::Acquire)
+        && let Some(newest) = scope.breadcrumbs().last()
+    {
+        with_buffer(|buf| {
+            snapshot::push_breadcrumb(newest, MAX_BREADCRUMB_BYTES, buf, &mut Installed);
+        });
+    }
+}
+
+/// Runs `f` with this thread's encoding buffer, reused so that a breadcrumb costs no
+/// allocation (a fresh one while the thread is exiting).
+fn with_buffer(f: impl FnOnce(&mut Vec<u8>)) {
+    thread_local! {
+        static BUF: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
+    }
+    let mut f = Some(f);
+    let _ = BUF.try_with(|buf| {
+        if let Ok(mut buf) = buf.try_borrow_mut() {
+            (f.take().expect("called once"))(&mut buf);
+        }
+    });
+    if let Some(f) = f {
+        f(&mut Vec::new());
+    }
 }
 
 /// The installed crash handler.

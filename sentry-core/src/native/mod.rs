@@ -21,6 +21,8 @@
 //! Elsewhere, and without the feature, every function here is an empty stub.
 
 #[cfg(native_crash)]
+pub(crate) mod crumb_record;
+#[cfg(native_crash)]
 mod linux;
 #[cfg(native_crash)]
 pub(crate) mod report;
@@ -28,18 +30,9 @@ pub(crate) mod report;
 pub(crate) mod snapshot;
 
 #[cfg(native_crash)]
-pub(crate) use linux::{images_seen, scope_changed, send_pending_reports, setup};
+pub(crate) use linux::{breadcrumb_added, images_seen, scope_changed, send_pending_reports, setup};
 
 #[cfg(not(native_crash))]
 mod stub;
 #[cfg(not(native_crash))]
-pub(crate) use stub::{images_seen, scope_changed, send_pending_reports, setup};
-
-/// What changed in a scope, so that the snapshot redoes only that part.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum ScopeChange {
-    /// Only breadcrumbs were added ([`add_breadcrumb`](crate::add_breadcrumb)).
-    Breadcrumbs,
-    /// Anything may have changed ([`configure_scope`](crate::configure_scope)).
-    Any,
-}
+pub(crate) use stub::{breadcrumb_added, images_seen, scope_changed, send_pending_reports, setup};

@@ -4,26 +4,34 @@
 //! change, in two parts:
 //!
 //! * the head: release, environment, level, fingerprint, transaction, user, request, tags,
-//!   extra and contexts, one JSON object given to `set_scope`, serialized again only by
-//!   [`configure_scope`](crate::configure_scope);
-//! * the breadcrumbs, each serialized once when it is added and given to the handler's ring
-//!   of breadcrumb slots (`push_breadcrumb`), which copies only that one.
+//!   extra and contexts, one JSON object given to `set_scope`. Each part is kept serialized
+//!   with the stamp it had ([`Scope::stamp`]), so a
+//!   [`configure_scope`](crate::configure_scope) serializes again only the parts it changed
+//!   (one tag's change costs serializing the tags), and one that changed nothing costs
+//!   nothing;
+//! * the breadcrumbs, each encoded once when it is added ([`crumb_record`](super::crumb_record))
+//!   and given to the handler's ring of breadcrumb slots (`push_breadcrumb`), which copies
+//!   only that one. A `configure_scope` that changed the breadcrumbs themselves (cleared
+//!   them, say) gives the ring the scope's whole list again.
 //!
-//! [`add_breadcrumb`](crate::add_breadcrumb) therefore costs serializing one breadcrumb and
-//! copying it, however many are kept. The writer recognises breadcrumbs it already pushed by
-//! their shared pointer, so a scope that merely dropped its oldest costs nothing more, and a
-//! scope that was cleared or replaced (another thread's layer) is pushed again whole.
+//! [`add_breadcrumb`](crate::add_breadcrumb) therefore costs encoding one breadcrumb and
+//! copying it, however many are kept.
+//!
+//! The ring follows the breadcrumbs as they are added, from whichever scope: those added in
+//! a [`with_scope`](crate::with_scope) layer stay in it after the layer is gone. A native
+//! crash can happen on any thread, and the handler cannot tell which layers that thread had,
+//! so a report carries the process's latest trail.
 //!
 //! In a report, the head is the scope blob and the breadcrumbs follow as their own blobs;
 //! [`ScopeSnapshot`] reads the head (which may also carry `breadcrumbs` itself).
 
-use std::collections::{BTreeMap, VecDeque};
-use std::sync::Arc;
+use std::collections::BTreeMap;
 
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 
+use super::crumb_record;
 use crate::protocol::{Breadcrumb, Contexts, Level, Map, Request, User};
-use crate::scope::{Scope, ScopeParts};
+use crate::scope::{Part, Scope, ScopeParts};
 
 /// The scope as read back from a report.
 #[derive(Debug, Clone, Default, PartialEq, Deserialize)]
@@ -42,18 +50,6 @@ pub(crate) struct ScopeSnapshot {
     pub(crate) breadcrumbs: Vec<Breadcrumb>,
 }
 
-/// Release and environment: from the options, not the scope, but the crashed process's
-/// values are the ones its event must carry.
-#[derive(Serialize)]
-struct Head<'a> {
-    #[serde(skip_serializing_if = "Option::is_none")]
-    release: Option<&'a str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    environment: Option<&'a str>,
-    #[serde(flatten)]
-    parts: ScopeParts<'a>,
-}
-
 /// Where the snapshot goes: the crash handler, or a fake in tests.
 pub(crate) trait Handler {
     /// Replaces the head; false when it is too large (the previous one stays).
@@ -64,112 +60,148 @@ pub(crate) trait Handler {
     fn keep_newest_breadcrumbs(&mut self, n: usize);
 }
 
-/// Keeps the handler's copy of the scope in line with the scope, redoing only what changed.
+/// Keeps the handler's copy of the scope head in line with the scope.
 pub(crate) struct SnapshotWriter {
-    release: Option<String>,
-    environment: Option<String>,
-    /// The breadcrumbs the handler has, oldest first. Holding the `Arc`s keeps their
-    /// addresses from being reused by later breadcrumbs, so pointer equality is identity.
-    pushed: VecDeque<Arc<Breadcrumb>>,
-    /// Reused serialization buffer.
+    /// `"release":…,"environment":…`: from the options, not the scope, but the crashed
+    /// process's values are the ones its event must carry.
+    fixed: Vec<u8>,
+    /// Each part as `"key":value` (empty when unset), with the stamp it was serialized at.
+    parts: [(u64, Vec<u8>); Part::COUNT],
+    /// Whether the handler has the head as `parts` make it.
+    sent: bool,
+    /// Reused assembly buffer.
     buf: Vec<u8>,
 }
 
 impl SnapshotWriter {
     pub(crate) fn new(release: Option<String>, environment: Option<String>) -> Self {
+        let mut fixed = Vec::new();
+        for (key, value) in [("release", release), ("environment", environment)] {
+            if let Some(value) = value {
+                if !fixed.is_empty() {
+                    fixed.push(b',');
+                }
+                push_member(&mut fixed, key, &value);
+            }
+        }
         SnapshotWriter {
-            release,
-            environment,
-            pushed: VecDeque::new(),
+            fixed,
+            // No scope part has stamp `u64::MAX`: the first update serializes them all.
+            parts: std::array::from_fn(|_| (u64::MAX, Vec::new())),
+            sent: false,
             buf: Vec::with_capacity(1024),
         }
     }
 
-    /// Serializes everything but the breadcrumbs and gives it to the handler; when it is too
-    /// large, only release and environment.
+    /// Gives the handler everything but the breadcrumbs, serializing again only the parts
+    /// whose stamp moved; when it is too large, only release and environment.
     pub(crate) fn update_head(&mut self, scope: &Scope, handler: &mut impl Handler) {
+        let view = scope.parts();
+        let mut changed = false;
+        for part in Part::ALL {
+            let stamp = scope.stamp(part);
+            let (seen, json) = &mut self.parts[part as usize];
+            if *seen == stamp {
+                continue;
+            }
+            *seen = stamp;
+            changed = true;
+            json.clear();
+            serialize_part(&view, part, json);
+        }
+        if !changed && self.sent {
+            return;
+        }
         self.buf.clear();
-        let head = Head {
-            release: self.release.as_deref(),
-            environment: self.environment.as_deref(),
-            parts: scope.parts(),
-        };
-        if serde_json::to_writer(&mut self.buf, &head).is_err() || !handler.set_scope(&self.buf) {
+        self.buf.push(b'{');
+        for member in std::iter::once(&self.fixed).chain(self.parts.iter().map(|(_, json)| json)) {
+            if member.is_empty() {
+                continue;
+            }
+            if self.buf.len() > 1 {
+                self.buf.push(b',');
+            }
+            self.buf.extend_from_slice(member);
+        }
+        self.buf.push(b'}');
+        self.sent = handler.set_scope(&self.buf);
+        if !self.sent {
             crate::debug::sdk_debug!(
                 "the scope does not fit in crash reports; they keep release and environment only"
             );
-            let empty = Scope::default();
-            let minimal = Head {
-                parts: empty.parts(),
-                ..head
-            };
-            let bytes = serde_json::to_vec(&minimal).unwrap_or_else(|_| b"{}".to_vec());
-            handler.set_scope(&bytes);
-        }
-    }
-
-    /// Gives the handler the breadcrumbs it does not have yet.
-    pub(crate) fn update_breadcrumbs(&mut self, scope: &Scope, handler: &mut impl Handler) {
-        let current = scope.breadcrumb_arcs();
-        // The usual case: the scope's breadcrumbs are ours minus some of the oldest, plus
-        // new ones at the end. Breadcrumbs only ever enter a scope at the end and leave at
-        // the front, and each is a new allocation, so matching both ends is enough: the
-        // newest we pushed is found in the scope (a few steps from its end), and the scope's
-        // oldest is where it must then be among ours.
-        let appended = self.pushed.back().and_then(|newest| {
-            let at = current.iter().rposition(|b| Arc::ptr_eq(b, newest))?;
-            let skip = self.pushed.len().checked_sub(at + 1)?;
-            Arc::ptr_eq(&self.pushed[skip], &current[0]).then_some(skip)
-        });
-        let new_from = match appended {
-            Some(skip) => {
-                self.pushed.drain(..skip);
-                self.pushed.len()
-            }
-            None => {
-                // Cleared, or another scope altogether: start over.
-                self.pushed.clear();
-                handler.keep_newest_breadcrumbs(0);
-                0
-            }
-        };
-        for crumb in current.iter().skip(new_from) {
-            self.push(crumb, handler);
-        }
-        if appended.is_some() {
-            handler.keep_newest_breadcrumbs(current.len());
-        }
-    }
-
-    fn push(&mut self, crumb: &Arc<Breadcrumb>, handler: &mut impl Handler) {
-        self.buf.clear();
-        let pushed = serde_json::to_writer(&mut self.buf, &**crumb).is_ok()
-            && handler.push_breadcrumb(&self.buf);
-        if !pushed {
-            // Too large for a slot: the gist of it, without data and with short texts.
-            let cut = |text: &Option<String>, max: usize| {
-                text.as_ref()
-                    .map(|t| t.chars().take(max).collect::<String>())
-            };
-            let gist = Breadcrumb {
-                timestamp: crumb.timestamp,
-                ty: crumb.ty.chars().take(32).collect(),
-                category: cut(&crumb.category, 64),
-                level: crumb.level,
-                message: cut(&crumb.message, 256),
-                data: Map::new(),
-            };
             self.buf.clear();
-            if serde_json::to_writer(&mut self.buf, &gist).is_ok() {
-                handler.push_breadcrumb(&self.buf);
-            }
+            self.buf.push(b'{');
+            self.buf.extend_from_slice(&self.fixed);
+            self.buf.push(b'}');
+            handler.set_scope(&self.buf);
         }
-        self.pushed.push_back(Arc::clone(crumb));
+    }
+}
+
+/// Appends `"key":value` for a set part; nothing for an unset or empty one.
+fn serialize_part(view: &ScopeParts<'_>, part: Part, out: &mut Vec<u8>) {
+    fn member(out: &mut Vec<u8>, key: &str, value: &impl serde::Serialize) {
+        push_member(out, key, value);
+    }
+    match part {
+        Part::Level => view.level.iter().for_each(|v| member(out, "level", v)),
+        Part::Fingerprint => view
+            .fingerprint
+            .iter()
+            .for_each(|v| member(out, "fingerprint", v)),
+        Part::Transaction => view
+            .transaction
+            .iter()
+            .for_each(|v| member(out, "transaction", v)),
+        Part::User => view.user.iter().for_each(|v| member(out, "user", v)),
+        Part::Request => view.request.iter().for_each(|v| member(out, "request", v)),
+        Part::Tags if !view.tags.is_empty() => member(out, "tags", view.tags),
+        Part::Extra if !view.extra.is_empty() => member(out, "extra", view.extra),
+        Part::Contexts if !view.contexts.is_empty() => member(out, "contexts", view.contexts),
+        Part::Tags | Part::Extra | Part::Contexts => {}
+    }
+}
+
+/// Appends `"key":value`; on a serialization error (which a scope's values cannot cause)
+/// nothing.
+fn push_member(out: &mut Vec<u8>, key: &str, value: &impl serde::Serialize) {
+    let start = out.len();
+    out.push(b'"');
+    out.extend_from_slice(key.as_bytes());
+    out.extend_from_slice(b"\":");
+    if serde_json::to_writer(&mut *out, value).is_err() {
+        out.truncate(start);
+    }
+}
+
+/// Gives the handler one more breadcrumb, encoded through `buf`.
+pub(crate) fn push_breadcrumb(
+    crumb: &Breadcrumb,
+    max_bytes: usize,
+    buf: &mut Vec<u8>,
+    handler: &mut impl Handler,
+) {
+    crumb_record::encode(crumb, max_bytes, buf);
+    handler.push_breadcrumb(buf);
+}
+
+/// Gives the handler the scope's breadcrumbs in place of all it had.
+pub(crate) fn replace_breadcrumbs(
+    scope: &Scope,
+    max_bytes: usize,
+    buf: &mut Vec<u8>,
+    handler: &mut impl Handler,
+) {
+    handler.keep_newest_breadcrumbs(0);
+    for crumb in scope.breadcrumbs() {
+        push_breadcrumb(crumb, max_bytes, buf, handler);
     }
 }
 
 #[cfg(test)]
 mod tests {
+    use std::collections::VecDeque;
+
     use super::*;
 
     /// Behaves like the crash handler's slots.
@@ -181,6 +213,7 @@ mod tests {
         max_crumb: usize,
         visible: usize,
         pushes: usize,
+        heads: usize,
     }
 
     impl Fake {
@@ -193,6 +226,7 @@ mod tests {
                 max_crumb: 1024,
                 visible: 0,
                 pushes: 0,
+                heads: 0,
             }
         }
 
@@ -204,7 +238,7 @@ mod tests {
                 .ring
                 .iter()
                 .skip(skip)
-                .map(|c| serde_json::from_slice(c).unwrap())
+                .map(|c| crumb_record::decode(c).unwrap())
                 .collect();
             scope
         }
@@ -216,6 +250,7 @@ mod tests {
                 return false;
             }
             self.head = head.to_vec();
+            self.heads += 1;
             true
         }
         fn push_breadcrumb(&mut self, crumb: &[u8]) -> bool {
@@ -245,7 +280,8 @@ mod tests {
 
     fn sync(w: &mut SnapshotWriter, scope: &Scope, fake: &mut Fake) {
         w.update_head(scope, fake);
-        w.update_breadcrumbs(scope, fake);
+        let max = fake.max_crumb;
+        replace_breadcrumbs(scope, max, &mut Vec::new(), fake);
     }
 
     #[test]
@@ -291,47 +327,80 @@ mod tests {
     }
 
     #[test]
-    fn each_breadcrumb_is_pushed_once_and_the_ring_follows_the_scope() {
-        let mut scope = Scope::default();
+    fn only_changed_parts_are_serialized_again_and_no_change_sends_nothing() {
         let mut fake = Fake::new();
-        let mut w = SnapshotWriter::new(None, None);
+        let mut w = SnapshotWriter::new(Some("r".into()), Some("prod".into()));
+        let mut scope = Scope::default();
+        scope.set_tag("a", 1);
+        scope.set_user(Some(User {
+            id: Some("7".into()),
+            ..Default::default()
+        }));
         w.update_head(&scope, &mut fake);
+        assert_eq!(fake.heads, 1);
+        w.update_head(&scope, &mut fake);
+        assert_eq!(fake.heads, 1, "nothing changed: nothing sent");
+
+        scope.set_tag("a", 2);
+        scope.set_tag("b", "x");
+        w.update_head(&scope, &mut fake);
+        assert_eq!(fake.heads, 2);
+        let s = fake.report();
+        assert_eq!((s.tags["a"].as_str(), s.tags["b"].as_str()), ("2", "x"));
+        assert_eq!(s.user.unwrap().id.as_deref(), Some("7"), "kept from before");
+        assert_eq!(s.environment.as_deref(), Some("prod"));
+
+        // Another scope (a layer) with parts of its own, then back: each as it is.
+        let mut other = scope.clone();
+        other.remove_tag("b");
+        other.set_user(None);
+        other.set_level(Some(Level::Error));
+        w.update_head(&other, &mut fake);
+        let s = fake.report();
+        assert!(!s.tags.contains_key("b") && s.user.is_none());
+        assert_eq!(s.level, Some(Level::Error));
+        w.update_head(&scope, &mut fake);
+        let s = fake.report();
+        assert_eq!(s.tags["b"], "x");
+        assert_eq!(s.level, None);
+        scope.clear();
+        w.update_head(&scope, &mut fake);
+        assert_eq!(fake.head, br#"{"release":"r","environment":"prod"}"#);
+    }
+
+    #[test]
+    fn pushed_breadcrumbs_follow_the_scope_and_a_replacement_starts_over() {
+        let mut scope = Scope::default();
+        let mut fake = Fake {
+            slots: 10,
+            ..Fake::new()
+        };
+        let mut buf = Vec::new();
         for i in 0..25 {
             scope.add_breadcrumb(Breadcrumb::new(format!("crumb {i}")), 10);
-            w.update_breadcrumbs(&scope, &mut fake);
+            let newest = scope.breadcrumbs().last().unwrap();
+            push_breadcrumb(newest, 1024, &mut buf, &mut fake);
         }
         assert_eq!(fake.pushes, 25, "one push per breadcrumb");
         let want: Vec<String> = (15..25).map(|i| format!("crumb {i}")).collect();
-        assert_eq!(messages(&fake.report()), want, "only the scope's 10");
-        // Nothing new: nothing pushed.
-        w.update_breadcrumbs(&scope, &mut fake);
-        assert_eq!(fake.pushes, 25);
+        let mut w = SnapshotWriter::new(None, None);
+        w.update_head(&scope, &mut fake);
+        assert_eq!(messages(&fake.report()), want, "the newest 10");
 
         scope.clear_breadcrumbs();
-        w.update_breadcrumbs(&scope, &mut fake);
+        replace_breadcrumbs(&scope, 1024, &mut buf, &mut fake);
         assert!(fake.report().breadcrumbs.is_empty());
         scope.add_breadcrumb(Breadcrumb::new("after clear"), 10);
-        w.update_breadcrumbs(&scope, &mut fake);
-        assert_eq!(messages(&fake.report()), ["after clear"]);
-
-        // Another scope altogether (a layer of another thread): pushed whole.
-        let mut other = Scope::default();
-        other.add_breadcrumb(Breadcrumb::new("x"), 10);
-        other.add_breadcrumb(Breadcrumb::new("y"), 10);
-        w.update_breadcrumbs(&other, &mut fake);
-        assert_eq!(messages(&fake.report()), ["x", "y"]);
-        // And back: a copy of `scope` with one more shares the earlier pointers.
-        let mut copy = scope.clone();
-        copy.add_breadcrumb(Breadcrumb::new("more"), 10);
-        w.update_breadcrumbs(&copy, &mut fake);
-        assert_eq!(messages(&fake.report()), ["after clear", "more"]);
+        scope.add_breadcrumb(Breadcrumb::new("and one more"), 10);
+        replace_breadcrumbs(&scope, 1024, &mut buf, &mut fake);
+        assert_eq!(messages(&fake.report()), ["after clear", "and one more"]);
     }
 
     #[test]
     fn oversized_parts_shrink_instead_of_disappearing() {
         let mut fake = Fake {
             max_head: 200,
-            max_crumb: 400,
+            max_crumb: crumb_record::GIST_MAX,
             ..Fake::new()
         };
         let mut scope = Scope::default();

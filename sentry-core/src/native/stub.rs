@@ -2,7 +2,6 @@
 
 use std::sync::Arc;
 
-use super::ScopeChange;
 use crate::images::ImageList;
 use crate::options::ClientOptions;
 use crate::outbox::Outbox;
@@ -16,7 +15,10 @@ pub(crate) fn setup(_options: &ClientOptions) -> Option<Outbox> {
 }
 
 #[inline(always)]
-pub(crate) fn scope_changed(_scope: &Scope, _change: ScopeChange) {}
+pub(crate) fn scope_changed(_scope: &Scope, _breadcrumbs_changed: bool) {}
+
+#[inline(always)]
+pub(crate) fn breadcrumb_added(_scope: &Scope) {}
 
 #[inline(always)]
 pub(crate) fn images_seen(_images: &Arc<ImageList>) {}

@@ -88,27 +88,6 @@ impl Snapshot {
         true
     }
 
-    /// Publishes the 8 bytes of `prefix` (little-endian) followed by `data`, as `set` would
-    /// publish them concatenated, without building the concatenation.
-    pub(crate) fn set_prefixed(&self, prefix: u64, data: &[u8]) -> bool {
-        if data.len() + 8 > self.cap {
-            return false;
-        }
-        let _guard = self.writers.lock().unwrap_or_else(|e| e.into_inner());
-        self.wait_while_frozen();
-        let next = 1 - self.current.load(Ordering::Relaxed);
-        let buf = &self.bufs[next];
-        let seq = buf.seq.load(Ordering::Relaxed);
-        buf.seq.store(seq.wrapping_add(1), Ordering::Relaxed);
-        fence(Ordering::Release);
-        buf.words[0].store(prefix.to_le(), Ordering::Relaxed);
-        store_words(&buf.words[1..], data);
-        buf.len.store(data.len() + 8, Ordering::Relaxed);
-        buf.seq.store(seq.wrapping_add(2), Ordering::Release);
-        self.current.store(next, Ordering::Release);
-        true
-    }
-
     /// Makes writers wait before their next update until [`thaw`](Self::thaw), so that a
     /// read cannot be starved by updates. Async-signal-safe (one atomic store); for the
     /// handler, which must thaw again: a process that survives its crash (a chained handler
