@@ -72,7 +72,34 @@ thread_local! {
     };
 }
 
-fn page_size() -> usize {
+/// Maps `len` bytes (a whole number of pages) for a stack, its lowest page a guard: a stack
+/// that overflows then faults instead of writing into unrelated memory. Returns the base.
+pub(super) fn map_with_guard(len: usize) -> io::Result<*mut libc::c_void> {
+    // SAFETY: a fresh anonymous private mapping; no existing memory is affected.
+    let base = unsafe {
+        libc::mmap(
+            ptr::null_mut(),
+            len,
+            libc::PROT_READ | libc::PROT_WRITE,
+            libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_NORESERVE,
+            -1,
+            0,
+        )
+    };
+    if base == libc::MAP_FAILED {
+        return Err(io::Error::last_os_error());
+    }
+    // SAFETY: the lowest page of our own fresh mapping becomes the guard.
+    if unsafe { libc::mprotect(base, page_size(), libc::PROT_NONE) } != 0 {
+        let err = io::Error::last_os_error();
+        // SAFETY: the mapping was just made and nothing refers to it.
+        unsafe { libc::munmap(base, len) };
+        return Err(err);
+    }
+    Ok(base)
+}
+
+pub(super) fn page_size() -> usize {
     // SAFETY: sysconf has no memory-safety preconditions.
     let n = unsafe { libc::sysconf(libc::_SC_PAGESIZE) };
     usize::try_from(n).unwrap_or(4096).max(4096)
@@ -103,33 +130,14 @@ pub(crate) fn ensure_alt_stack_for_current_thread() -> Result<(), InstallError> 
     let page = page_size();
     let size = want.div_ceil(page) * page;
     let len = size + page;
-    // SAFETY: a fresh anonymous private mapping; no existing memory is affected.
-    let base = unsafe {
-        libc::mmap(
-            ptr::null_mut(),
-            len,
-            libc::PROT_READ | libc::PROT_WRITE,
-            libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_NORESERVE,
-            -1,
-            0,
-        )
+    let base = map_with_guard(len).map_err(|e| InstallError::Os("mmap", e))?;
+    let stack = libc::stack_t {
+        ss_sp: base.wrapping_byte_add(page),
+        ss_flags: 0,
+        ss_size: size,
     };
-    if base == libc::MAP_FAILED {
-        return Err(InstallError::Os("mmap", io::Error::last_os_error()));
-    }
-    // SAFETY: the lowest page of our own mapping becomes a guard so that a handler that
-    // overflows the alternate stack faults instead of writing into unrelated memory; then
-    // the rest, which we own and keep mapped while it is installed, becomes the stack.
-    let rc = unsafe {
-        libc::mprotect(base, page, libc::PROT_NONE);
-        let stack = libc::stack_t {
-            ss_sp: base.wrapping_byte_add(page),
-            ss_flags: 0,
-            ss_size: size,
-        };
-        libc::sigaltstack(&stack, ptr::null_mut())
-    };
-    if rc != 0 {
+    // SAFETY: the mapping is ours and stays mapped while it is installed (see `Owned`).
+    if unsafe { libc::sigaltstack(&stack, ptr::null_mut()) } != 0 {
         let err = io::Error::last_os_error();
         // SAFETY: the mapping was never installed; nothing refers to it.
         unsafe {

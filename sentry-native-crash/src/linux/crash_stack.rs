@@ -37,33 +37,8 @@ unsafe impl Sync for CrashStack {}
 impl CrashStack {
     /// Maps the stack with a guard page below it.
     pub(crate) fn map() -> io::Result<CrashStack> {
-        // SAFETY: sysconf has no memory-safety preconditions.
-        let page = usize::try_from(unsafe { libc::sysconf(libc::_SC_PAGESIZE) })
-            .unwrap_or(4096)
-            .max(4096);
-        let len = SIZE + page;
-        // SAFETY: a fresh anonymous private mapping; no existing memory is affected.
-        let base = unsafe {
-            libc::mmap(
-                ptr::null_mut(),
-                len,
-                libc::PROT_READ | libc::PROT_WRITE,
-                libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_NORESERVE,
-                -1,
-                0,
-            )
-        };
-        if base == libc::MAP_FAILED {
-            return Err(io::Error::last_os_error());
-        }
-        // SAFETY: the lowest page of our own fresh mapping becomes a guard, so that an
-        // overflow faults instead of writing into unrelated memory.
-        if unsafe { libc::mprotect(base, page, libc::PROT_NONE) } != 0 {
-            let err = io::Error::last_os_error();
-            // SAFETY: the mapping was just made and nothing refers to it.
-            unsafe { libc::munmap(base, len) };
-            return Err(err);
-        }
+        let len = SIZE + super::altstack::page_size();
+        let base = super::altstack::map_with_guard(len)?;
         Ok(CrashStack {
             top: base.cast::<u8>().wrapping_add(len),
         })
