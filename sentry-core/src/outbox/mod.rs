@@ -213,6 +213,53 @@ impl Outbox {
 
     /// Stores an envelope and returns its entry and the entries evicted to make room.
     pub(crate) fn store(&self, bytes: &[u8]) -> io::Result<(Entry, Vec<Entry>)> {
+        let entry = self.write_new(bytes)?;
+        let evicted = self.index(entry.clone());
+        Ok((entry, evicted))
+    }
+
+    /// Stores an envelope that this process does not send (it is left out of
+    /// [`pending`](Self::pending)) until [`replace_held`](Self::replace_held) or
+    /// [`release_held`](Self::release_held): a panic's first, incomplete copy, kept while the
+    /// complete one is prepared. Should the process end first, the next start adopts and
+    /// sends it like any other envelope.
+    #[cfg_attr(not(feature = "panic"), allow(dead_code))]
+    pub(crate) fn store_held(&self, bytes: &[u8]) -> io::Result<Entry> {
+        self.write_new(bytes)
+    }
+
+    /// Puts `bytes` in the place of the held envelope `held` in one rename, so that the
+    /// directory never holds both copies nor neither, and makes it pending.
+    #[cfg_attr(not(feature = "panic"), allow(dead_code))]
+    pub(crate) fn replace_held(
+        &self,
+        held: &Entry,
+        bytes: &[u8],
+    ) -> io::Result<(Entry, Vec<Entry>)> {
+        let path = self.run_dir.join(&held.name);
+        let temp = self.run_dir.join(format!("{}{TEMP_SUFFIX}", held.name));
+        let write = fs::write(&temp, bytes).and_then(|()| fs::rename(&temp, &path));
+        if let Err(error) = write {
+            let _ = fs::remove_file(&temp);
+            return Err(error);
+        }
+        let entry = Entry {
+            name: held.name.clone(),
+            size: bytes.len() as u64,
+        };
+        let evicted = self.index(entry.clone());
+        Ok((entry, evicted))
+    }
+
+    /// Makes a held envelope pending as it is (its complete copy could not be made).
+    #[cfg_attr(not(feature = "panic"), allow(dead_code))]
+    pub(crate) fn release_held(&self, held: &Entry) -> Vec<Entry> {
+        self.index(held.clone())
+    }
+
+    /// Writes `bytes` under a new name, through a temporary file so that a file with the
+    /// final name is always complete.
+    fn write_new(&self, bytes: &[u8]) -> io::Result<Entry> {
         let seq = self.next_seq.fetch_add(1, Ordering::Relaxed);
         let name = format!("{:013}-{seq:06}.{EXTENSION}", unix_millis());
         let path = self.run_dir.join(&name);
@@ -222,10 +269,15 @@ impl Outbox {
             let _ = fs::remove_file(&temp);
             return Err(error);
         }
-        let entry = Entry {
+        Ok(Entry {
             name,
             size: bytes.len() as u64,
-        };
+        })
+    }
+
+    /// Adds a written envelope to the pending ones; evicts the oldest beyond the limits and
+    /// returns them (the new one among them when it alone is over the byte limit).
+    fn index(&self, entry: Entry) -> Vec<Entry> {
         let mut entries = self.entries.lock();
         entries.push_back(entry.clone());
         let mut evicted = Vec::new();
@@ -243,7 +295,7 @@ impl Outbox {
             }
             evicted.push(oldest);
         }
-        Ok((entry, evicted))
+        evicted
     }
 
     /// Reads an envelope back.

@@ -85,6 +85,33 @@ fn a_live_run_is_not_adopted_and_a_dead_one_is() {
 }
 
 #[test]
+fn held_envelopes_wait_for_their_replacement_here_and_are_sent_by_the_next_start() {
+    let db = temp_db("held");
+    let first = Outbox::open(&db, Limits::default()).unwrap();
+    let held = first.store_held(b"addresses only").unwrap();
+    assert!(first.pending().is_empty(), "not sent by this process");
+    let (complete, _) = first.replace_held(&held, b"complete").unwrap();
+    assert_eq!(first.pending(), std::slice::from_ref(&complete));
+    assert_eq!(first.read(&complete).unwrap(), b"complete");
+    let files = || fs::read_dir(&first.run_dir).unwrap().count();
+    assert_eq!(files(), 2, "the lock and one envelope: {:?}", first.run_dir);
+
+    let other = first.store_held(b"never completed").unwrap();
+    first.release_held(&other);
+    assert_eq!(first.pending(), [complete.clone(), other]);
+
+    // A held copy whose process died is adopted by the next start and sent.
+    let orphan = first.store_held(b"left behind").unwrap();
+    drop(first);
+    let next = Outbox::open(&db, Limits::default()).unwrap();
+    let pending = next.pending();
+    assert_eq!(pending.len(), 3);
+    assert!(pending.iter().any(|e| e.name() == orphan.name()));
+    drop(next);
+    fs::remove_dir_all(&db).unwrap();
+}
+
+#[test]
 fn unreadable_files_are_set_aside() {
     let db = temp_db("aside");
     let outbox = Outbox::open(&db, Limits::default()).unwrap();

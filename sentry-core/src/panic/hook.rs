@@ -19,9 +19,6 @@ use crate::stacktrace::CapturedBacktrace;
 /// without it a `panic = "abort"` program would lose the event.
 const MIN_PERSIST_WAIT: Duration = Duration::from_secs(1);
 
-/// How long after the hook is installed the debug information is loaded in the background.
-const WARM_UP_DELAY: Duration = Duration::from_millis(200);
-
 /// The worker's thread: its panics are caught and logged by the worker itself, and
 /// reporting them could feed on itself.
 const WORKER_THREAD: &str = "sentry-worker";
@@ -45,17 +42,9 @@ pub(crate) fn install_hook(options: &ClientOptions) {
     }
     if sentry_panic::install(&HOOK) {
         sdk_debug!("panic hook installed");
-        // Loading debug information is most of the cost of a first stack trace; do it soon,
-        // on a thread of its own that nothing waits for, so the first panic finds it ready.
-        // Not at once: a short program (a CLI run, a cron job) would pay for it in CPU,
-        // memory and shutdown time without ever panicking; one that panics before the
-        // delay loads it then, as it would without the warm-up.
-        let _ = std::thread::Builder::new()
-            .name("sentry-warmup".into())
-            .spawn(|| {
-                std::thread::sleep(WARM_UP_DELAY);
-                crate::stacktrace::CapturedBacktrace::warm_up();
-            });
+        // The helper also loads the debug information soon, so that it is ready before
+        // most first panics.
+        super::helper::start();
     }
 }
 
@@ -71,10 +60,16 @@ impl PanicHandler for Hook {
             report.is_abort_notice && report.previous_on_thread_reported,
         );
         let Some(handled) = decision else {
+            if report.is_abort_notice && report.previous_on_thread_reported {
+                // std aborts next, and the panic before (reported from an unwinding thread,
+                // so not waited for) still has to reach the server.
+                wait_after_previous_hook(start + client.options().panic_flush_timeout);
+                return true;
+            }
             return false;
         };
         if report.thread_name.as_deref() == Some(WORKER_THREAD) {
-            sdk_debug!("panic on the SDK's worker thread is not reported");
+            sdk_debug!("panic: on the SDK's worker thread is not reported");
             return false;
         }
         // Only addresses here; resolving them is the helper's job.
@@ -86,21 +81,23 @@ impl PanicHandler for Hook {
         if report.abort_follows {
             suppress_abort_report();
         }
-        let timeout = client.options().panic_flush_timeout;
-        let deadline = start + timeout;
-        let id = persist(
-            client,
-            report,
-            handled,
-            backtrace,
-            scope,
-            start + timeout.max(MIN_PERSIST_WAIT),
-        );
-        let _ = DEADLINE.try_with(|d| d.set(Some(deadline)));
-        if id.is_none_or(|id| id.is_nil()) {
-            sdk_debug!("panic: the event is not on disk (dropped, or not done in time)");
+        if !ends_process(report) {
+            let job = Box::new(super::helper::Job {
+                client,
+                event: super::event::panic_event(report, handled),
+                report: report.clone(),
+                backtrace,
+                scope,
+                held: None,
+            });
+            let Err(job) = keep_without_waiting(job) else {
+                return true;
+            };
+            // No helper thread: prepared as for a panic that ends the process.
+            let job = *job;
+            return persist_and_wait(job.client, report, handled, job.backtrace, job.scope, start);
         }
-        true
+        persist_and_wait(client, report, handled, backtrace, scope, start)
     }
 
     fn after_previous_hook(&self, _report: &PanicReport) {
@@ -117,6 +114,82 @@ impl PanicHandler for Hook {
             );
         }
     }
+}
+
+/// For a panic that ends the process: the complete event on disk (or its fallback when
+/// preparing it takes too long), then, after the previous hook, a bounded wait for
+/// delivery.
+fn persist_and_wait(
+    client: Arc<Client>,
+    report: &PanicReport,
+    handled: bool,
+    backtrace: CapturedBacktrace,
+    scope: Arc<Scope>,
+    start: Instant,
+) -> bool {
+    let timeout = client.options().panic_flush_timeout;
+    let id = persist(
+        client,
+        report,
+        handled,
+        backtrace,
+        scope,
+        start + timeout.max(MIN_PERSIST_WAIT),
+    );
+    wait_after_previous_hook(start + timeout);
+    if id.is_none_or(|id| id.is_nil()) {
+        sdk_debug!("panic: the event is not on disk (dropped, or not done in time)");
+    }
+    true
+}
+
+/// Makes `after_previous_hook` on this thread wait for delivery until `deadline`.
+fn wait_after_previous_hook(deadline: Instant) {
+    let _ = DEADLINE.try_with(|d| d.set(Some(deadline)));
+}
+
+/// Whether the process ends right after this panic, so that its event must be delivered
+/// before the hook returns: `panic = "abort"` and std's abort after a double panic, or an
+/// uncaught panic on the main thread (which ends `main`). A panic inside a plain
+/// `std::panic::catch_unwind` on the main thread looks uncaught and waits too.
+fn ends_process(report: &PanicReport) -> bool {
+    report.abort_follows || (!report.caught && report.thread_name.as_deref() == Some("main"))
+}
+
+/// For a panic the process survives: puts the event on disk and returns without waiting
+/// for delivery (the worker sends it; a later start sends what is left). When every frame
+/// was resolved before and no `before_send` is set, the complete event is written here;
+/// otherwise an incomplete copy (addresses only, no callbacks) is held in the outbox and the
+/// helper thread replaces it with the complete event. Gives the job back when there is no
+/// helper thread.
+fn keep_without_waiting(mut job: Box<super::helper::Job>) -> Result<(), Box<super::helper::Job>> {
+    let client = Arc::clone(&job.client);
+    if !client.sampled(job.event.event_id) {
+        return Ok(());
+    }
+    if client.options().before_send.is_none()
+        && let Some(stacktrace) = job.backtrace.resolve_cached(client.in_app())
+    {
+        super::event::put_stacktrace(&mut job.event, &job.report, stacktrace);
+        client.keep_complete(job.event, &job.scope, None);
+        return Ok(());
+    }
+    let mut held = job.event.clone();
+    if let Some(exception) = held.exception.as_mut().and_then(|e| e.values.last_mut()) {
+        exception.stacktrace = Some(job.backtrace.unresolved());
+    }
+    job.held = client.keep_held(held, &job.scope);
+    if job.held.is_some() {
+        sdk_debug!("panic: kept with addresses only; the helper completes it");
+    }
+    super::helper::submit(job).map_err(|mut job| {
+        if let Some(held) = job.held.take() {
+            // Prepared again from the start by the caller: the held copy would be a second
+            // envelope of the same panic.
+            client.forget_kept(&held);
+        }
+        job
+    })
 }
 
 /// Whether to report the panic, and as handled or not.
