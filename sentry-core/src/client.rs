@@ -470,15 +470,18 @@ impl Processor {
         if event.sdk.is_none() {
             event.sdk = Some(sdk_info());
         }
-        let defaults = self
-            .contexts
-            .get_or_init(|| crate::contexts::default_contexts(self.start_time));
-        for (key, context) in defaults {
+        for (key, context) in self.default_contexts() {
             event
                 .contexts
                 .entry(key.clone())
                 .or_insert_with(|| context.clone());
         }
+    }
+
+    /// The contexts every event gets (os, device, runtime, app), gathered once.
+    fn default_contexts(&self) -> &Contexts {
+        self.contexts
+            .get_or_init(|| crate::contexts::default_contexts(self.start_time))
     }
 
     fn attach_trace(&self, event: &mut Event, backtrace: &CapturedBacktrace, target: TraceTarget) {
@@ -586,6 +589,9 @@ impl Processor {
     /// The worker's periodic work: parked events whose window closed, a client report when
     /// due, the outbox. Returns when to come back.
     fn tick(&self) -> Option<Duration> {
+        // Gathered here at start (files under /etc, /proc and /sys: milliseconds) rather
+        // than by the first event, which may be a panic whose thread waits for it.
+        self.default_contexts();
         let parked = self.release_parked(false);
         self.send_client_report(false);
         let report = self.reports.next_due(&self.drops);

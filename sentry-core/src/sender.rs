@@ -345,6 +345,8 @@ impl Sender {
             return Some(wait);
         }
         let outbox = outbox?;
+        // Before sending: the next panic may come while this pass waits on the network.
+        outbox.prepare_spare();
         for entry in outbox.pending() {
             let envelope = match outbox
                 .read(&entry)

@@ -72,6 +72,8 @@ pub(crate) struct Outbox {
     /// Held for the life of the process: the lock tells other processes this run is alive.
     _lock: File,
     entries: Mutex<VecDeque<Entry>>,
+    /// An empty temporary file created ahead of time (see [`prepare_spare`](Self::prepare_spare)).
+    spare: Mutex<Option<(File, PathBuf)>>,
     next_seq: AtomicU64,
     adopted: std::sync::Once,
 }
@@ -112,6 +114,7 @@ impl Outbox {
             limits,
             _lock: lock,
             entries: Mutex::new(VecDeque::new()),
+            spare: Mutex::new(None),
             next_seq: AtomicU64::new(0),
             adopted: std::sync::Once::new(),
         };
@@ -263,8 +266,16 @@ impl Outbox {
         let seq = self.next_seq.fetch_add(1, Ordering::Relaxed);
         let name = format!("{:013}-{seq:06}.{EXTENSION}", unix_millis());
         let path = self.run_dir.join(&name);
-        let temp = self.run_dir.join(format!("{name}{TEMP_SUFFIX}"));
-        let write = fs::write(&temp, bytes).and_then(|()| fs::rename(&temp, &path));
+        // Not waiting for a spare being put in place: creating one here is as fast.
+        let spare = self.spare.try_lock().and_then(|mut spare| spare.take());
+        let (file, temp) = match spare {
+            Some(spare) => spare,
+            None => {
+                let temp = self.run_dir.join(format!("{name}{TEMP_SUFFIX}"));
+                (File::create(&temp)?, temp)
+            }
+        };
+        let write = write_and_close(file, bytes).and_then(|()| fs::rename(&temp, &path));
         if let Err(error) = write {
             let _ = fs::remove_file(&temp);
             return Err(error);
@@ -273,6 +284,31 @@ impl Outbox {
             name,
             size: bytes.len() as u64,
         })
+    }
+
+    /// Creates the empty temporary file that the next [`store`](Self::store) or
+    /// [`store_held`](Self::store_held) writes into, unless one is ready: creating a file is
+    /// the slowest part of storing (the file system allocates an inode), and a panicking
+    /// thread should not wait for it. Called by the worker; a spare left when the process
+    /// ends is a `.tmp` file, which the next start deletes.
+    pub(crate) fn prepare_spare(&self) {
+        if self.spare.lock().is_some() {
+            return;
+        }
+        let seq = self.next_seq.fetch_add(1, Ordering::Relaxed);
+        let temp = self
+            .run_dir
+            .join(format!("spare-{seq:06}.{EXTENSION}{TEMP_SUFFIX}"));
+        let Ok(file) = File::create(&temp) else {
+            return;
+        };
+        let mut spare = self.spare.lock();
+        if spare.is_none() {
+            *spare = Some((file, temp));
+        } else {
+            drop(spare);
+            let _ = fs::remove_file(&temp);
+        }
     }
 
     /// Adds a written envelope to the pending ones; evicts the oldest beyond the limits and
@@ -337,6 +373,11 @@ impl Outbox {
     pub(crate) fn pending(&self) -> Vec<Entry> {
         self.entries.lock().iter().cloned().collect()
     }
+}
+
+fn write_and_close(mut file: File, bytes: &[u8]) -> io::Result<()> {
+    use std::io::Write;
+    file.write_all(bytes)
 }
 
 fn unix_millis() -> u128 {
