@@ -88,7 +88,7 @@ pub(crate) struct Processor {
     noise: Noise,
     reports: ClientReports,
     closing: Arc<AtomicBool>,
-    /// The sender's outbox too, for [`Client::capture_to_outbox`], which must not wait for
+    /// The sender's outbox too, for [`Client::keep_complete`], which must not wait for
     /// the sender's lock: the worker holds it during a send that may hang.
     #[cfg_attr(not(feature = "panic"), allow(dead_code))]
     outbox: Arc<SharedOutbox>,

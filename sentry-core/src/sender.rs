@@ -34,7 +34,7 @@ pub(crate) struct Sender {
 
 /// The outbox, opened at its first use by whichever thread needs it first: the worker, or
 /// a panicking thread that puts its event on disk itself because the worker may be busy
-/// (see `Client::capture_to_outbox`). `init` does no disk work.
+/// (see `Client::keep_complete`). `init` does no disk work.
 pub(crate) struct SharedOutbox {
     database: Option<PathBuf>,
     /// `None` inside after a failed open: the SDK then sends without a copy on disk.

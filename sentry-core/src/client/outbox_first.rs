@@ -16,21 +16,6 @@ use crate::stats::DropReason;
 use crate::worker::Job;
 
 impl Client {
-    /// Captures an event without the worker's queue, for panics: prepares it on the calling
-    /// thread, keeps its envelope in the outbox, then asks the worker to send the outbox.
-    /// Once this returns the event survives the process ending; [`flush`](Self::flush)
-    /// waits for its delivery. Without an outbox (dry run, unusable directory) the event
-    /// goes to the worker as usual. Returns the id, or nil when the event was dropped.
-    ///
-    /// The envelope is sent by the worker's pass over the outbox, like those of earlier
-    /// runs, and removed once accepted, so this process sends it once.
-    pub(crate) fn capture_to_outbox(&self, event: Event, scope: &Scope) -> Uuid {
-        if !self.sampled(event.event_id) {
-            return Uuid::nil();
-        }
-        self.keep_complete(event, scope, None)
-    }
-
     /// Whether `sample_rate` keeps the event `id`; one that is left out is counted.
     pub(crate) fn sampled(&self, id: Uuid) -> bool {
         let keep = crate::random::sample(self.processor.options.sample_rate);
@@ -40,10 +25,17 @@ impl Client {
         keep
     }
 
-    /// [`capture_to_outbox`](Self::capture_to_outbox) for an event already sampled. With
-    /// `held` (the event's incomplete copy, see [`keep_held`](Self::keep_held)) the complete
-    /// envelope takes its place in the outbox, or it goes when `before_send` drops the
-    /// event.
+    /// Captures an event (already [`sampled`](Self::sampled)) without the worker's queue,
+    /// for panics: prepares it on the calling thread, keeps its envelope in the outbox, then
+    /// asks the worker to send the outbox. Once this returns the event survives the process
+    /// ending; [`flush`](Self::flush) waits for its delivery. Without an outbox (dry run,
+    /// unusable directory) the event goes to the worker as usual. Returns the id, or nil
+    /// when `before_send` or a filter dropped the event.
+    ///
+    /// With `held` (the event's incomplete copy, see [`keep_held`](Self::keep_held)) the
+    /// complete envelope takes its place in the outbox, or it goes when the event is
+    /// dropped. The envelope is sent by the worker's pass over the outbox, like those of
+    /// earlier runs, and removed once accepted, so this process sends it once.
     pub(crate) fn keep_complete(&self, event: Event, scope: &Scope, held: Option<&Entry>) -> Uuid {
         let id = event.event_id;
         let Some(event) = self.processor.prepare_event(event, scope, None) else {

@@ -1,4 +1,6 @@
-//! The hook's work on the panicking thread, and the helper thread that does the rest.
+//! The hook's work on the panicking thread: for a panic that ends the process, with a
+//! short-lived helper thread that it waits for; for any other, without waiting (the
+//! persistent helper in `helper.rs` completes the event).
 
 use std::cell::Cell;
 use std::sync::Arc;
@@ -12,6 +14,7 @@ use super::PanicCapture;
 use crate::client::Client;
 use crate::debug::sdk_debug;
 use crate::options::ClientOptions;
+use crate::protocol::Event;
 use crate::scope::Scope;
 use crate::stacktrace::CapturedBacktrace;
 
@@ -72,19 +75,29 @@ impl PanicHandler for Hook {
             sdk_debug!("panic: on the SDK's worker thread is not reported");
             return false;
         }
-        // Only addresses here; resolving them is the helper's job.
+        if report.abort_follows {
+            suppress_abort_report();
+        }
+        // Sampled once, here: the event may be written twice (held, then complete).
+        let event = super::event::panic_event(report, handled);
+        if !client.sampled(event.event_id) {
+            if ends_process(report) {
+                // What was captured before still gets its chance to be delivered.
+                wait_after_previous_hook(start + client.options().panic_flush_timeout);
+            }
+            return true;
+        }
+        // Only addresses here; resolving them, unless they were resolved before, is a
+        // helper's job.
         let backtrace = CapturedBacktrace::capture();
         let scope = crate::hub::try_current_scope().unwrap_or_else(|| {
             sdk_debug!("panic: the scope is locked by the panicking thread; reporting without it");
             Arc::default()
         });
-        if report.abort_follows {
-            suppress_abort_report();
-        }
         if !ends_process(report) {
             let job = Box::new(super::helper::Job {
                 client,
-                event: super::event::panic_event(report, handled),
+                event,
                 report: report.clone(),
                 backtrace,
                 scope,
@@ -95,9 +108,16 @@ impl PanicHandler for Hook {
             };
             // No helper thread: prepared as for a panic that ends the process.
             let job = *job;
-            return persist_and_wait(job.client, report, handled, job.backtrace, job.scope, start);
+            return persist_and_wait(
+                job.client,
+                job.event,
+                report,
+                job.backtrace,
+                job.scope,
+                start,
+            );
         }
-        persist_and_wait(client, report, handled, backtrace, scope, start)
+        persist_and_wait(client, event, report, backtrace, scope, start)
     }
 
     fn after_previous_hook(&self, _report: &PanicReport) {
@@ -121,8 +141,8 @@ impl PanicHandler for Hook {
 /// delivery.
 fn persist_and_wait(
     client: Arc<Client>,
+    event: Event,
     report: &PanicReport,
-    handled: bool,
     backtrace: CapturedBacktrace,
     scope: Arc<Scope>,
     start: Instant,
@@ -130,8 +150,8 @@ fn persist_and_wait(
     let timeout = client.options().panic_flush_timeout;
     let id = persist(
         client,
+        event,
         report,
-        handled,
         backtrace,
         scope,
         start + timeout.max(MIN_PERSIST_WAIT),
@@ -164,9 +184,6 @@ fn ends_process(report: &PanicReport) -> bool {
 /// helper thread.
 fn keep_without_waiting(mut job: Box<super::helper::Job>) -> Result<(), Box<super::helper::Job>> {
     let client = Arc::clone(&job.client);
-    if !client.sampled(job.event.event_id) {
-        return Ok(());
-    }
     if client.options().before_send.is_none()
         && let Some(stacktrace) = job.backtrace.resolve_cached(client.in_app())
     {
@@ -205,17 +222,16 @@ fn decide(capture: PanicCapture, caught: bool, notice_of_reported_panic: bool) -
 }
 
 /// Prepares the event and puts it in the outbox on a helper thread, waiting for it until
-/// `deadline`. `Some(id)` once done (nil when dropped by sampling or `before_send`), `None`
-/// when the helper was not done in time.
+/// `deadline`. `Some(id)` once done (nil when dropped by `before_send`), `None` when the
+/// helper was not done in time.
 fn persist(
     client: Arc<Client>,
+    mut event: Event,
     report: &PanicReport,
-    handled: bool,
     backtrace: CapturedBacktrace,
     scope: Arc<Scope>,
     deadline: Instant,
 ) -> Option<Uuid> {
-    let mut event = super::event::panic_event(report, handled);
     // What is written instead if the helper is not done in time: same event id, frames
     // with addresses only, no user callbacks (they may not run on a panicking thread).
     let mut fallback = event.clone();
@@ -233,7 +249,7 @@ fn persist(
     let (done, wait) = mpsc::channel();
     let work = move || {
         super::event::attach_stacktrace(&mut event, &report, &backtrace, client.in_app());
-        let id = client.capture_to_outbox(event, &scope);
+        let id = client.keep_complete(event, &scope, None);
         let mut handoff = helper_handoff.lock();
         handoff.helper_done = true;
         // Late, but complete: it replaces the fallback (or, dropped by before_send, the
