@@ -24,8 +24,8 @@
 //!
 //! A panic the process survives (on any other thread, or caught) does not wait for
 //! delivery, nor for symbol names. When the stack's frames were all resolved before and
-//! there is no `before_send`, the panicking thread writes the complete event itself (a few
-//! tens of microseconds). Otherwise it writes a copy with instruction addresses only (the
+//! there is no `before_send`, the panicking thread writes the complete event itself (around
+//! a tenth of a millisecond, mostly writing the file). Otherwise it writes a copy with instruction addresses only (the
 //! server can still group and symbolicate it), which this process does not send, and one
 //! persistent helper thread resolves the stack, runs `before_send` and puts the complete
 //! event in that copy's place; the worker then sends it, and [`flush`](crate::flush) and
@@ -33,6 +33,11 @@
 //! helper is done leaves the addresses-only copy for the next start. The first panic of a
 //! process therefore does not pay for loading debug information, which takes tens to
 //! hundreds of milliseconds; the helper also loads it 200 ms after start.
+//!
+//! One wait remains: the `backtrace` crate lets one thread at a time walk or resolve a
+//! stack, so a panic that comes while the helper is loading the debug information (the
+//! first 200-300 ms after start, or right after the first panic that found it unloaded)
+//! waits for that load to finish before its stack is captured.
 //!
 //! # Caught panics
 //!
