@@ -9,7 +9,7 @@
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, OnceLock};
-use std::time::{Duration, SystemTime};
+use std::time::{Duration, Instant, SystemTime};
 
 use parking_lot::Mutex;
 use uuid::Uuid;
@@ -21,7 +21,7 @@ use crate::envelope::Envelope;
 use crate::noise::Noise;
 use crate::noise::loop_guard::Window;
 use crate::options::ClientOptions;
-use crate::outbox::{Entry, Outbox};
+use crate::outbox::Outbox;
 use crate::protocol::{Breadcrumb, ClientSdkInfo, Contexts, DebugMeta, Event, Thread, Threads};
 use crate::scope::Scope;
 use crate::sender::{Sender, SharedOutbox};
@@ -29,6 +29,10 @@ use crate::stacktrace::{CapturedBacktrace, InAppRules};
 use crate::stats::{DropCounters, DropReason};
 use crate::transport::Transport;
 use crate::worker::{Job, Rejected, Worker};
+
+mod outbox_first;
+
+use outbox_first::wait_for_panics;
 
 /// Where a captured stack trace goes in the event.
 pub(crate) enum TraceTarget {
@@ -84,7 +88,7 @@ pub(crate) struct Processor {
     noise: Noise,
     reports: ClientReports,
     closing: Arc<AtomicBool>,
-    /// The sender's outbox too, for [`Client::capture_to_outbox`], which must not wait for
+    /// The sender's outbox too, for [`Client::keep_complete`], which must not wait for
     /// the sender's lock: the worker holds it during a send that may hang.
     #[cfg_attr(not(feature = "panic"), allow(dead_code))]
     outbox: Arc<SharedOutbox>,
@@ -215,66 +219,6 @@ impl Client {
         }
     }
 
-    /// Captures an event without the worker's queue, for panics: prepares it on the calling
-    /// thread, keeps its envelope in the outbox, then asks the worker to send the outbox.
-    /// Once this returns the event survives the process ending; [`flush`](Self::flush)
-    /// waits for its delivery. Without an outbox (dry run, unusable directory) the event
-    /// goes to the worker as usual. Returns the id, or nil when the event was dropped.
-    ///
-    /// The envelope is sent by the worker's pass over the outbox, like those of earlier
-    /// runs, and removed once accepted, so this process sends it once.
-    #[cfg_attr(not(feature = "panic"), allow(dead_code))]
-    pub(crate) fn capture_to_outbox(&self, event: Event, scope: &Scope) -> Uuid {
-        let id = event.event_id;
-        if !crate::random::sample(self.processor.options.sample_rate) {
-            self.drop_event(id, DropReason::SampleRate, "sample_rate left it out");
-            return Uuid::nil();
-        }
-        let Some(event) = self.processor.prepare_event(event, scope, None) else {
-            sdk_debug!(
-                "dropped event {} (before_send): before_send returned None",
-                id.simple()
-            );
-            return Uuid::nil();
-        };
-        let envelope = self.processor.envelope_for(&event);
-        let job: Box<dyn Job> = match self.processor.outbox.keep(&envelope, &self.processor.drops) {
-            Some(_) => {
-                sdk_debug!("event {} kept in the outbox", id.simple());
-                Box::new(SendPendingJob(Arc::clone(&self.processor)))
-            }
-            None => Box::new(SendJob(Arc::clone(&self.processor), event)),
-        };
-        if let Err(why) = self.worker.submit(job) {
-            // On disk it waits for the next pass or the next start; without an outbox it
-            // is lost like any event the queue refuses.
-            sdk_debug!(
-                "event {}: the worker did not take it ({why:?})",
-                id.simple()
-            );
-        }
-        id
-    }
-
-    /// Writes a panic's event to the outbox as it is, without symbol names and without
-    /// `before_send`, when the full preparation did not finish in time. The full event, if
-    /// it finishes later, has the same event id, so the server keeps only one.
-    #[cfg_attr(not(feature = "panic"), allow(dead_code))]
-    pub(crate) fn keep_fallback(&self, event: Event, scope: &Scope) -> Option<Entry> {
-        let event = self.processor.prepare_without_callbacks(event, scope, None);
-        let envelope = self.processor.envelope_for(&event);
-        self.processor.outbox.keep(&envelope, &self.processor.drops)
-    }
-
-    /// Removes an envelope [`keep_fallback`](Self::keep_fallback) wrote, once a better copy
-    /// of the same event is kept.
-    #[cfg_attr(not(feature = "panic"), allow(dead_code))]
-    pub(crate) fn forget_kept(&self, entry: &Entry) {
-        if let Some(outbox) = self.processor.outbox.get() {
-            outbox.remove(entry);
-        }
-    }
-
     /// The rules that mark frames in-app, for stack traces resolved outside the worker.
     #[cfg_attr(not(feature = "panic"), allow(dead_code))]
     pub(crate) fn in_app(&self) -> &InAppRules {
@@ -312,8 +256,13 @@ impl Client {
 
     /// Waits at most `timeout` for every queued event to be sent.
     pub fn flush(&self, timeout: Duration) -> bool {
+        let deadline = Instant::now() + timeout;
         self.release_all(timeout);
-        let done = self.worker.flush(timeout);
+        let prepared = wait_for_panics(deadline);
+        let done = self
+            .worker
+            .flush(deadline.saturating_duration_since(Instant::now()))
+            && prepared;
         if !done {
             sdk_debug!("flush: events still pending after {timeout:?}");
         }
@@ -328,10 +277,16 @@ impl Client {
         // The waits below end a little early: a timed wait wakes up late by the scheduler's
         // latency (milliseconds on a loaded machine), and close must return within timeout.
         let timeout = timeout.saturating_sub((timeout / 100).min(Duration::from_millis(20)));
-        let deadline = std::time::Instant::now() + timeout;
+        let deadline = Instant::now() + timeout;
         self.release_all(timeout);
         let keep_time = (timeout / 5).min(Duration::from_millis(500));
-        let mut done = self.worker.flush(timeout - keep_time);
+        // A panic still being symbolicated is waited for as long as there is time to send
+        // it; past that its incomplete copy stays on disk for the next start.
+        let send_until = deadline - keep_time;
+        wait_for_panics(send_until);
+        let mut done = self
+            .worker
+            .flush(send_until.saturating_duration_since(Instant::now()));
         if !done {
             self.processor.closing.store(true, Ordering::Release);
             done = self.worker.flush(keep_time);
@@ -340,7 +295,7 @@ impl Client {
         // A worker that ends promptly releases the outbox's lock now, so a client created
         // next in this process adopts what this one kept. Within `timeout`: a worker stuck
         // in a hanging request would otherwise add this wait to every shutdown.
-        let left = deadline.saturating_duration_since(std::time::Instant::now());
+        let left = deadline.saturating_duration_since(Instant::now());
         self.worker
             .wait_for_exit(left.min(Duration::from_millis(100)));
         sdk_debug!(
@@ -515,15 +470,18 @@ impl Processor {
         if event.sdk.is_none() {
             event.sdk = Some(sdk_info());
         }
-        let defaults = self
-            .contexts
-            .get_or_init(|| crate::contexts::default_contexts(self.start_time));
-        for (key, context) in defaults {
+        for (key, context) in self.default_contexts() {
             event
                 .contexts
                 .entry(key.clone())
                 .or_insert_with(|| context.clone());
         }
+    }
+
+    /// The contexts every event gets (os, device, runtime, app), gathered once.
+    fn default_contexts(&self) -> &Contexts {
+        self.contexts
+            .get_or_init(|| crate::contexts::default_contexts(self.start_time))
     }
 
     fn attach_trace(&self, event: &mut Event, backtrace: &CapturedBacktrace, target: TraceTarget) {
@@ -631,6 +589,9 @@ impl Processor {
     /// The worker's periodic work: parked events whose window closed, a client report when
     /// due, the outbox. Returns when to come back.
     fn tick(&self) -> Option<Duration> {
+        // Gathered here at start (files under /etc, /proc and /sys: milliseconds) rather
+        // than by the first event, which may be a panic whose thread waits for it.
+        self.default_contexts();
         let parked = self.release_parked(false);
         self.send_client_report(false);
         let report = self.reports.next_due(&self.drops);

@@ -143,10 +143,11 @@ pub struct ClientOptions {
     pub transport: Option<TransportFactory>,
     /// Which panics the panic hook reports (feature `panic`); see [`PanicCapture`].
     pub panic_capture: PanicCapture,
-    /// The longest the panic hook holds up a panicking thread, counted from the panic: it
+    /// The longest the panic hook holds up a panic that ends the process (an uncaught panic
+    /// on the main thread, `panic = "abort"`, a double panic), counted from the panic: it
     /// first puts the event on disk (never given less than 1 s for that, so `0` still
     /// persists it), then waits for delivery. What is not delivered by then is sent on the
-    /// next start. Default 2 s.
+    /// next start. Other panics only put their event on disk and do not wait. Default 2 s.
     pub panic_flush_timeout: Duration,
     /// Install the native crash handler at init (feature `native-crash`, Linux): crashes
     /// (SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGABRT, SIGTRAP) are written to the database
@@ -417,7 +418,7 @@ impl ClientOptions {
         self
     }
 
-    /// Sets how long the panic hook may hold up a panicking thread.
+    /// Sets how long the panic hook may hold up a panic that ends the process.
     pub fn panic_flush_timeout(mut self, value: Duration) -> Self {
         self.panic_flush_timeout = value;
         self

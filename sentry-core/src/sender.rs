@@ -34,7 +34,7 @@ pub(crate) struct Sender {
 
 /// The outbox, opened at its first use by whichever thread needs it first: the worker, or
 /// a panicking thread that puts its event on disk itself because the worker may be busy
-/// (see `Client::capture_to_outbox`). `init` does no disk work.
+/// (see `Client::keep_complete`). `init` does no disk work.
 pub(crate) struct SharedOutbox {
     database: Option<PathBuf>,
     /// `None` inside after a failed open: the SDK then sends without a copy on disk.
@@ -83,12 +83,41 @@ impl SharedOutbox {
     /// Envelopes evicted to make room are counted as dropped.
     pub(crate) fn keep(&self, envelope: &Envelope, drops: &DropCounters) -> Option<Entry> {
         let outbox = self.get()?;
-        match outbox.store(&envelope.to_bytes()) {
+        let stored = outbox.store(&envelope.to_bytes());
+        self.finish_write(outbox, stored, drops)
+    }
+
+    /// Stores the envelope on disk without sending it from this process (see
+    /// [`Outbox::store_held`]); `None` when there is no outbox or writing failed.
+    #[cfg_attr(not(feature = "panic"), allow(dead_code))]
+    pub(crate) fn keep_held(&self, envelope: &Envelope) -> Option<Entry> {
+        let outbox = self.get()?;
+        let stored = outbox
+            .store_held(&envelope.to_bytes())
+            .map(|e| (e, Vec::new()));
+        self.finish_write(outbox, stored, &DropCounters::default())
+    }
+
+    /// Puts `envelope` in the place of the held `held` and makes it pending; when that
+    /// fails, the held copy is made pending as it is, so the event is still sent.
+    #[cfg_attr(not(feature = "panic"), allow(dead_code))]
+    pub(crate) fn replace_held(&self, held: &Entry, envelope: &Envelope, drops: &DropCounters) {
+        let Some(outbox) = self.get() else { return };
+        let replaced = outbox.replace_held(held, &envelope.to_bytes());
+        if self.finish_write(outbox, replaced, drops).is_none() {
+            self.note_evicted(outbox.release_held(held), drops);
+        }
+    }
+
+    fn finish_write(
+        &self,
+        outbox: &Outbox,
+        stored: std::io::Result<(Entry, Vec<Entry>)>,
+        drops: &DropCounters,
+    ) -> Option<Entry> {
+        match stored {
             Ok((entry, evicted)) => {
-                for old in evicted {
-                    drops.record(DropReason::CacheOverflow);
-                    sdk_debug!("outbox full: evicted {} (cache_overflow)", old.name());
-                }
+                self.note_evicted(evicted, drops);
                 Some(entry)
             }
             Err(error) => {
@@ -107,6 +136,13 @@ impl SharedOutbox {
                 }
                 None
             }
+        }
+    }
+
+    fn note_evicted(&self, evicted: Vec<Entry>, drops: &DropCounters) {
+        for old in evicted {
+            drops.record(DropReason::CacheOverflow);
+            sdk_debug!("outbox full: evicted {} (cache_overflow)", old.name());
         }
     }
 }
@@ -309,6 +345,8 @@ impl Sender {
             return Some(wait);
         }
         let outbox = outbox?;
+        // Before sending: the next panic may come while this pass waits on the network.
+        outbox.prepare_spare();
         for entry in outbox.pending() {
             let envelope = match outbox
                 .read(&entry)

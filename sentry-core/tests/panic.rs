@@ -382,3 +382,136 @@ fn a_preparation_past_its_deadline_leaves_a_fallback_that_the_full_event_replace
     assert_eq!(panics[0]["tags"]["prepared"], "fully");
     drop(guard);
 }
+
+/// A server whose answers wait until the test opens the gate.
+#[derive(Clone, Default)]
+struct Gate {
+    open: Arc<(Mutex<bool>, parking_lot::Condvar)>,
+    received: Arc<Mutex<Vec<Value>>>,
+}
+
+impl Gate {
+    fn open(&self) {
+        *self.open.0.lock() = true;
+        self.open.1.notify_all();
+    }
+
+    fn wait(&self) {
+        let mut open = self.open.0.lock();
+        while !*open {
+            self.open.1.wait(&mut open);
+        }
+    }
+}
+
+impl Transport for Gate {
+    fn send(&mut self, envelope: &Envelope) -> Response {
+        self.wait();
+        if let Ok(event) = envelope.event_json() {
+            self.received.lock().push(event);
+        }
+        Response::new(Delivery::Accepted)
+    }
+}
+
+/// The panics of this file that are on disk (other envelopes are the tests' messages).
+fn panics_on_disk(database: &Path) -> Vec<Value> {
+    events_on_disk(database)
+        .into_iter()
+        .filter(|e| e["exception"].is_object())
+        .collect()
+}
+
+#[test]
+fn a_panic_on_a_spawned_thread_returns_before_delivery_with_its_event_on_disk() {
+    let _serial = SERIAL.lock();
+    let database = temp_database("no-wait");
+    let gate = Gate::default();
+    let server = gate.clone();
+    let options = ClientOptions::new()
+        .database_path(&database)
+        .transport(move |_| Box::new(server.clone()));
+    let guard = sentry_core::init(options);
+    sentry_core::configure_scope(|scope| scope.clear());
+    // The first panic of the stack (its frames never resolved before), then the same stack
+    // again (different messages: identical events are dropped as duplicates).
+    for round in 0..2 {
+        let start = Instant::now();
+        panic_on_thread("no-wait", move || panic!("not waited for, {round}"));
+        assert!(start.elapsed() < Duration::from_secs(3));
+        assert!(
+            gate.received.lock().is_empty(),
+            "nothing could be delivered"
+        );
+        let kept = panics_on_disk(&database);
+        assert_eq!(
+            kept.len(),
+            round + 1,
+            "on disk when the hook returns: {kept:#?}"
+        );
+    }
+    gate.open();
+    assert!(sentry_core::flush(Duration::from_secs(10)));
+    let mut received = gate.received.lock().clone();
+    assert_eq!(received.len(), 2, "one envelope per panic: {received:#?}");
+    received.sort_by_key(|e| e["exception"]["values"][0]["value"].to_string());
+    for (round, event) in received.iter().enumerate() {
+        assert_panic_event(event, &format!("not waited for, {round}"), "no-wait");
+    }
+    assert!(
+        panics_on_disk(&database).is_empty(),
+        "delivered, so removed"
+    );
+    drop(guard);
+}
+
+#[test]
+fn an_event_still_being_completed_is_held_then_replaced_and_sent_once() {
+    let _serial = SERIAL.lock();
+    let database = temp_database("held");
+    let callback_gate = Gate::default();
+    let in_callback = callback_gate.clone();
+    let (transport, collected) = MemoryTransport::new();
+    let slot = Arc::new(Mutex::new(Some(transport)));
+    let options = ClientOptions::new()
+        .database_path(&database)
+        .before_send(move |mut event| {
+            in_callback.wait();
+            event.tags.insert("completed".into(), "yes".into());
+            Some(event)
+        })
+        .transport(move |_| Box::new(slot.lock().take().expect("one client")));
+    let guard = sentry_core::init(options);
+    sentry_core::configure_scope(|scope| scope.clear());
+
+    panic_on_thread("held", || panic!("completed later"));
+    // The hook did not wait for before_send: the copy on disk has no callback's work and
+    // no symbol names, and this process does not send it while the complete one may come.
+    let kept = panics_on_disk(&database);
+    assert_eq!(kept.len(), 1, "{kept:#?}");
+    assert!(kept[0]["tags"].get("completed").is_none());
+    let frames = kept[0]["exception"]["values"][0]["stacktrace"]["frames"]
+        .as_array()
+        .expect("frames");
+    assert!(!frames.is_empty());
+    assert!(frames.iter().all(|f| f["instruction_addr"].is_string()));
+    assert!(
+        frames.iter().all(|f| f["function"].is_null()),
+        "{frames:#?}"
+    );
+    assert!(
+        !sentry_core::flush(Duration::from_millis(200)),
+        "waits for the helper"
+    );
+    assert!(events(&collected).is_empty(), "the held copy is not sent");
+
+    callback_gate.open();
+    assert!(sentry_core::flush(Duration::from_secs(10)));
+    let sent = events(&collected);
+    assert_eq!(sent.len(), 1, "one panic, one envelope: {sent:#?}");
+    assert_eq!(sent[0]["event_id"], kept[0]["event_id"]);
+    assert_eq!(sent[0]["tags"]["completed"], "yes");
+    assert_panic_event(&sent[0], "completed later", "held");
+    assert!(panics_on_disk(&database).is_empty());
+    drop(guard);
+}

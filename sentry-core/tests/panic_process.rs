@@ -275,3 +275,95 @@ fn double_panic_reports_both_panics_before_the_abort() {
     assert_eq!(values, ["first panic", "second panic, in Drop"], "{stderr}");
     assert!(on_disk(&database).is_empty());
 }
+
+/// Not a test of its own: the body of the thread-panic child (see below). Without its
+/// environment variable it returns at once. `wait` ends normally (the guard flushes),
+/// `exit` exits at once after the panic, `none` only starts and ends.
+#[test]
+fn thread_panic_child() {
+    let Ok(mode) = std::env::var("PANIC_PROCESS_THREAD_CHILD") else {
+        return;
+    };
+    let guard = sentry_core::init(
+        sentry_core::ClientOptions::new()
+            .dsn(std::env::var("PANIC_PROCESS_CHILD_DSN").unwrap())
+            .database_path(std::env::var("PANIC_PROCESS_CHILD_DB").unwrap())
+            // Loading this test binary's debug information with a debug build of the
+            // resolver takes seconds; shutdown waits for the complete event that long.
+            .shutdown_timeout(std::time::Duration::from_secs(60)),
+    );
+    if mode == "none" {
+        return;
+    }
+    // Right after init: nothing of this stack was resolved, the debug information is not
+    // loaded yet.
+    let worker = std::thread::Builder::new()
+        .name("cold".into())
+        .spawn(|| panic!("cold first panic"))
+        .unwrap();
+    assert!(worker.join().is_err());
+    if mode == "exit" {
+        std::process::exit(0);
+    }
+    drop(guard);
+}
+
+fn run_thread_child(mode: &str, dsn: &str, database: &Path) -> Output {
+    Command::new(std::env::current_exe().unwrap())
+        .args(["--exact", "thread_panic_child", "--nocapture"])
+        .env("PANIC_PROCESS_THREAD_CHILD", mode)
+        .env("PANIC_PROCESS_CHILD_DSN", dsn)
+        .env("PANIC_PROCESS_CHILD_DB", database)
+        .env("SENTRY_DEBUG", "1")
+        .env("RUST_BACKTRACE", "0")
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn a_cold_first_panic_does_not_wait_for_symbols_and_arrives_complete_once() {
+    let server = Server::start();
+    let database = temp_dir("cold");
+    let child = run_thread_child("wait", &server.dsn(), &database);
+    let stderr = String::from_utf8_lossy(&child.stderr);
+    assert!(child.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("kept with addresses only"),
+        "the panicking thread did not resolve the stack: {stderr}"
+    );
+    let events = server.events();
+    assert_eq!(events.len(), 1, "one panic, one envelope: {stderr}");
+    assert_eq!(exception(&events[0])["value"], "cold first panic");
+    assert_eq!(events[0]["threads"]["values"][0]["name"], "cold");
+    let frames = exception(&events[0])["stacktrace"]["frames"]
+        .as_array()
+        .expect("frames");
+    let top = frames.last().expect("a frame");
+    assert!(
+        top["abs_path"]
+            .as_str()
+            .is_some_and(|p| p.ends_with("tests/panic_process.rs")),
+        "symbolicated, starting at the panic: {top:#}"
+    );
+    assert!(on_disk(&database).is_empty(), "{stderr}");
+}
+
+#[test]
+fn a_thread_panic_right_before_exit_is_sent_by_the_next_start() {
+    let server = Server::start();
+    let database = temp_dir("exit");
+    let child = run_thread_child("exit", &server.dsn(), &database);
+    let stderr = String::from_utf8_lossy(&child.stderr);
+    assert!(child.status.success(), "{stderr}");
+    // Delivered already, or left on disk (complete or addresses only) for the next start.
+    let next = run_thread_child("none", &server.dsn(), &database);
+    let stderr = format!("{stderr}{}", String::from_utf8_lossy(&next.stderr));
+    assert!(next.status.success(), "{stderr}");
+    let events = server.events();
+    // Twice at most, with one event id, if the exit came between delivery and removal.
+    let mut ids: Vec<_> = events.iter().map(|e| e["event_id"].clone()).collect();
+    ids.dedup();
+    assert_eq!(ids.len(), 1, "{stderr}");
+    assert_eq!(exception(&events[0])["value"], "cold first panic");
+    assert!(on_disk(&database).is_empty(), "{stderr}");
+}

@@ -7,7 +7,8 @@
 //!
 //! 1. [`PanicHandler::capture`] on the panicking thread (report and persist),
 //! 2. the hook that was installed before (std's prints the usual message),
-//! 3. [`PanicHandler::after_previous_hook`] (wait, bounded, for delivery).
+//! 3. [`PanicHandler::after_previous_hook`] (wait, bounded, for delivery when the process
+//!    is about to end).
 //!
 //! ```
 //! use sentry_panic::{PanicHandler, PanicReport};
@@ -42,8 +43,10 @@ pub use frames::{FrameRef, frames_to_trim, is_panic_entry};
 /// What the SDK does with a panic; implemented by `sentry-core`.
 pub trait PanicHandler: Sync + 'static {
     /// Runs first, on the panicking thread: reports the panic (at least onto disk). Returns
-    /// whether it did, which decides whether [`after_previous_hook`](Self::after_previous_hook)
-    /// runs. Must not panic: that would abort the process.
+    /// whether it did, or has something to wait for after the previous hook (std's notice of
+    /// a double panic, whose first panic must still be delivered before the abort); that
+    /// decides whether [`after_previous_hook`](Self::after_previous_hook) runs. Must not
+    /// panic: that would abort the process.
     fn capture(&self, report: &PanicReport) -> bool;
 
     /// Runs after the previous hook, when [`capture`](Self::capture) returned true: the place

@@ -8,6 +8,9 @@
 //!   steady state; and the same without any SDK.
 //!
 //! Every program's stdout/stderr goes to /dev/null except the panic child's JSON line.
+//!
+//! `bench-process panic` (or `hello`) runs only that part; the results file is then
+//! `process-panic.json` (or `process-hello.json`), so a partial run never overwrites a full one.
 
 use std::path::Path;
 use std::process::{Command, Stdio};
@@ -27,10 +30,24 @@ const PANIC_PROCESSES: usize = 5;
 const STEADY_PANICS: usize = 100;
 
 fn main() {
+    let only = std::env::args().nth(1);
     let mut results = Results::default();
-    hello(&mut results);
-    panics(&mut results);
-    results.save("process");
+    match only.as_deref() {
+        None => {
+            hello(&mut results);
+            panics(&mut results);
+            results.save("process");
+        }
+        Some("hello") => {
+            hello(&mut results);
+            results.save("process-hello");
+        }
+        Some("panic") => {
+            panics(&mut results);
+            results.save("process-panic");
+        }
+        Some(other) => panic!("unknown part {other:?}: expected `hello` or `panic`"),
+    }
 }
 
 fn hello(results: &mut Results) {

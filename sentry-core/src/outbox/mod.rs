@@ -72,6 +72,8 @@ pub(crate) struct Outbox {
     /// Held for the life of the process: the lock tells other processes this run is alive.
     _lock: File,
     entries: Mutex<VecDeque<Entry>>,
+    /// An empty temporary file created ahead of time (see [`prepare_spare`](Self::prepare_spare)).
+    spare: Mutex<Option<(File, PathBuf)>>,
     next_seq: AtomicU64,
     adopted: std::sync::Once,
 }
@@ -112,6 +114,7 @@ impl Outbox {
             limits,
             _lock: lock,
             entries: Mutex::new(VecDeque::new()),
+            spare: Mutex::new(None),
             next_seq: AtomicU64::new(0),
             adopted: std::sync::Once::new(),
         };
@@ -213,19 +216,104 @@ impl Outbox {
 
     /// Stores an envelope and returns its entry and the entries evicted to make room.
     pub(crate) fn store(&self, bytes: &[u8]) -> io::Result<(Entry, Vec<Entry>)> {
-        let seq = self.next_seq.fetch_add(1, Ordering::Relaxed);
-        let name = format!("{:013}-{seq:06}.{EXTENSION}", unix_millis());
-        let path = self.run_dir.join(&name);
-        let temp = self.run_dir.join(format!("{name}{TEMP_SUFFIX}"));
+        let entry = self.write_new(bytes)?;
+        let evicted = self.index(entry.clone());
+        Ok((entry, evicted))
+    }
+
+    /// Stores an envelope that this process does not send (it is left out of
+    /// [`pending`](Self::pending)) until [`replace_held`](Self::replace_held) or
+    /// [`release_held`](Self::release_held): a panic's first, incomplete copy, kept while the
+    /// complete one is prepared. Should the process end first, the next start adopts and
+    /// sends it like any other envelope.
+    #[cfg_attr(not(feature = "panic"), allow(dead_code))]
+    pub(crate) fn store_held(&self, bytes: &[u8]) -> io::Result<Entry> {
+        self.write_new(bytes)
+    }
+
+    /// Puts `bytes` in the place of the held envelope `held` in one rename, so that the
+    /// directory never holds both copies nor neither, and makes it pending.
+    #[cfg_attr(not(feature = "panic"), allow(dead_code))]
+    pub(crate) fn replace_held(
+        &self,
+        held: &Entry,
+        bytes: &[u8],
+    ) -> io::Result<(Entry, Vec<Entry>)> {
+        let path = self.run_dir.join(&held.name);
+        let temp = self.run_dir.join(format!("{}{TEMP_SUFFIX}", held.name));
         let write = fs::write(&temp, bytes).and_then(|()| fs::rename(&temp, &path));
         if let Err(error) = write {
             let _ = fs::remove_file(&temp);
             return Err(error);
         }
         let entry = Entry {
-            name,
+            name: held.name.clone(),
             size: bytes.len() as u64,
         };
+        let evicted = self.index(entry.clone());
+        Ok((entry, evicted))
+    }
+
+    /// Makes a held envelope pending as it is (its complete copy could not be made).
+    #[cfg_attr(not(feature = "panic"), allow(dead_code))]
+    pub(crate) fn release_held(&self, held: &Entry) -> Vec<Entry> {
+        self.index(held.clone())
+    }
+
+    /// Writes `bytes` under a new name, through a temporary file so that a file with the
+    /// final name is always complete.
+    fn write_new(&self, bytes: &[u8]) -> io::Result<Entry> {
+        let seq = self.next_seq.fetch_add(1, Ordering::Relaxed);
+        let name = format!("{:013}-{seq:06}.{EXTENSION}", unix_millis());
+        let path = self.run_dir.join(&name);
+        // Not waiting for a spare being put in place: creating one here is as fast.
+        let spare = self.spare.try_lock().and_then(|mut spare| spare.take());
+        let (file, temp) = match spare {
+            Some(spare) => spare,
+            None => {
+                let temp = self.run_dir.join(format!("{name}{TEMP_SUFFIX}"));
+                (File::create(&temp)?, temp)
+            }
+        };
+        let write = write_and_close(file, bytes).and_then(|()| fs::rename(&temp, &path));
+        if let Err(error) = write {
+            let _ = fs::remove_file(&temp);
+            return Err(error);
+        }
+        Ok(Entry {
+            name,
+            size: bytes.len() as u64,
+        })
+    }
+
+    /// Creates the empty temporary file that the next [`store`](Self::store) or
+    /// [`store_held`](Self::store_held) writes into, unless one is ready: creating a file is
+    /// the slowest part of storing (the file system allocates an inode), and a panicking
+    /// thread should not wait for it. Called by the worker; a spare left when the process
+    /// ends is a `.tmp` file, which the next start deletes.
+    pub(crate) fn prepare_spare(&self) {
+        if self.spare.lock().is_some() {
+            return;
+        }
+        let seq = self.next_seq.fetch_add(1, Ordering::Relaxed);
+        let temp = self
+            .run_dir
+            .join(format!("spare-{seq:06}.{EXTENSION}{TEMP_SUFFIX}"));
+        let Ok(file) = File::create(&temp) else {
+            return;
+        };
+        let mut spare = self.spare.lock();
+        if spare.is_none() {
+            *spare = Some((file, temp));
+        } else {
+            drop(spare);
+            let _ = fs::remove_file(&temp);
+        }
+    }
+
+    /// Adds a written envelope to the pending ones; evicts the oldest beyond the limits and
+    /// returns them (the new one among them when it alone is over the byte limit).
+    fn index(&self, entry: Entry) -> Vec<Entry> {
         let mut entries = self.entries.lock();
         entries.push_back(entry.clone());
         let mut evicted = Vec::new();
@@ -243,7 +331,7 @@ impl Outbox {
             }
             evicted.push(oldest);
         }
-        Ok((entry, evicted))
+        evicted
     }
 
     /// Reads an envelope back.
@@ -285,6 +373,11 @@ impl Outbox {
     pub(crate) fn pending(&self) -> Vec<Entry> {
         self.entries.lock().iter().cloned().collect()
     }
+}
+
+fn write_and_close(mut file: File, bytes: &[u8]) -> io::Result<()> {
+    use std::io::Write;
+    file.write_all(bytes)
 }
 
 fn unix_millis() -> u128 {

@@ -85,6 +85,72 @@ fn a_live_run_is_not_adopted_and_a_dead_one_is() {
 }
 
 #[test]
+fn held_envelopes_wait_for_their_replacement_here_and_are_sent_by_the_next_start() {
+    let db = temp_db("held");
+    let first = Outbox::open(&db, Limits::default()).unwrap();
+    let held = first.store_held(b"addresses only").unwrap();
+    assert!(first.pending().is_empty(), "not sent by this process");
+    let (complete, _) = first.replace_held(&held, b"complete").unwrap();
+    assert_eq!(first.pending(), std::slice::from_ref(&complete));
+    assert_eq!(first.read(&complete).unwrap(), b"complete");
+    let files = || fs::read_dir(&first.run_dir).unwrap().count();
+    assert_eq!(files(), 2, "the lock and one envelope: {:?}", first.run_dir);
+
+    let other = first.store_held(b"never completed").unwrap();
+    first.release_held(&other);
+    assert_eq!(first.pending(), [complete.clone(), other]);
+
+    // A held copy whose process died is adopted by the next start and sent.
+    let orphan = first.store_held(b"left behind").unwrap();
+    drop(first);
+    let next = Outbox::open(&db, Limits::default()).unwrap();
+    let pending = next.pending();
+    assert_eq!(pending.len(), 3);
+    assert!(pending.iter().any(|e| e.name() == orphan.name()));
+    drop(next);
+    fs::remove_dir_all(&db).unwrap();
+}
+
+#[test]
+fn a_spare_file_is_used_by_the_next_store_and_deleted_by_the_next_start() {
+    let db = temp_db("spare");
+    let first = Outbox::open(&db, Limits::default()).unwrap();
+    let files = |outbox: &Outbox| {
+        let mut names: Vec<_> = fs::read_dir(&outbox.run_dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .filter(|n| n != "lock")
+            .collect();
+        names.sort();
+        names
+    };
+    first.prepare_spare();
+    first.prepare_spare();
+    assert_eq!(files(&first).len(), 1, "one spare at most");
+    let (entry, _) = first.store(b"into the spare").unwrap();
+    assert_eq!(files(&first), [entry.name().to_owned()]);
+    assert_eq!(first.read(&entry).unwrap(), b"into the spare");
+    // Without a spare, storing creates its own file.
+    let (other, _) = first.store(b"own file").unwrap();
+    assert_eq!(first.read(&other).unwrap(), b"own file");
+
+    first.prepare_spare();
+    let dead_dir = first.run_dir.clone();
+    drop(first);
+    let next = Outbox::open(&db, Limits::default()).unwrap();
+    assert!(!dead_dir.exists());
+    assert_eq!(next.pending().len(), 2, "the spare is not an envelope");
+    assert_eq!(
+        files(&next).len(),
+        2,
+        "the spare is deleted: {:?}",
+        files(&next)
+    );
+    drop(next);
+    fs::remove_dir_all(&db).unwrap();
+}
+
+#[test]
 fn unreadable_files_are_set_aside() {
     let db = temp_db("aside");
     let outbox = Outbox::open(&db, Limits::default()).unwrap();

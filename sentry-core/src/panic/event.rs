@@ -58,16 +58,21 @@ pub(super) fn panic_event(report: &PanicReport, handled: bool) -> Event {
     event
 }
 
-/// Resolves the backtrace (slow: on the helper thread), cuts the panic machinery off, and
-/// puts it on the panic's exception. Without any frame, one made from the panic's location
-/// stands in, so the event still points at the code.
+/// Resolves the backtrace (slow the first time: on the helper thread), cuts the panic
+/// machinery off, and puts it on the panic's exception (see [`put_stacktrace`]).
 pub(super) fn attach_stacktrace(
     event: &mut Event,
     report: &PanicReport,
     backtrace: &CapturedBacktrace,
     rules: &InAppRules,
 ) {
-    let mut stacktrace = backtrace.resolve(rules);
+    put_stacktrace(event, report, backtrace.resolve(rules));
+}
+
+/// Cuts the panic machinery off a resolved stack trace and puts it on the panic's
+/// exception. Without any frame, one made from the panic's location stands in, so the
+/// event still points at the code.
+pub(super) fn put_stacktrace(event: &mut Event, report: &PanicReport, mut stacktrace: Stacktrace) {
     trim_panic_frames(&mut stacktrace);
     if stacktrace.frames.is_empty()
         && let Some(location) = &report.location

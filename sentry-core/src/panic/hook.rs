@@ -1,4 +1,6 @@
-//! The hook's work on the panicking thread, and the helper thread that does the rest.
+//! The hook's work on the panicking thread: for a panic that ends the process, with a
+//! short-lived helper thread that it waits for; for any other, without waiting (the
+//! persistent helper in `helper.rs` completes the event).
 
 use std::cell::Cell;
 use std::sync::Arc;
@@ -12,15 +14,13 @@ use super::PanicCapture;
 use crate::client::Client;
 use crate::debug::sdk_debug;
 use crate::options::ClientOptions;
+use crate::protocol::Event;
 use crate::scope::Scope;
 use crate::stacktrace::CapturedBacktrace;
 
 /// Putting the event on disk gets at least this long, whatever `panic_flush_timeout` says:
 /// without it a `panic = "abort"` program would lose the event.
 const MIN_PERSIST_WAIT: Duration = Duration::from_secs(1);
-
-/// How long after the hook is installed the debug information is loaded in the background.
-const WARM_UP_DELAY: Duration = Duration::from_millis(200);
 
 /// The worker's thread: its panics are caught and logged by the worker itself, and
 /// reporting them could feed on itself.
@@ -45,17 +45,9 @@ pub(crate) fn install_hook(options: &ClientOptions) {
     }
     if sentry_panic::install(&HOOK) {
         sdk_debug!("panic hook installed");
-        // Loading debug information is most of the cost of a first stack trace; do it soon,
-        // on a thread of its own that nothing waits for, so the first panic finds it ready.
-        // Not at once: a short program (a CLI run, a cron job) would pay for it in CPU,
-        // memory and shutdown time without ever panicking; one that panics before the
-        // delay loads it then, as it would without the warm-up.
-        let _ = std::thread::Builder::new()
-            .name("sentry-warmup".into())
-            .spawn(|| {
-                std::thread::sleep(WARM_UP_DELAY);
-                crate::stacktrace::CapturedBacktrace::warm_up();
-            });
+        // The helper also loads the debug information soon, so that it is ready before
+        // most first panics.
+        super::helper::start();
     }
 }
 
@@ -71,36 +63,61 @@ impl PanicHandler for Hook {
             report.is_abort_notice && report.previous_on_thread_reported,
         );
         let Some(handled) = decision else {
+            if report.is_abort_notice && report.previous_on_thread_reported {
+                // std aborts next, and the panic before (reported from an unwinding thread,
+                // so not waited for) still has to reach the server.
+                wait_after_previous_hook(start + client.options().panic_flush_timeout);
+                return true;
+            }
             return false;
         };
         if report.thread_name.as_deref() == Some(WORKER_THREAD) {
-            sdk_debug!("panic on the SDK's worker thread is not reported");
+            sdk_debug!("panic: on the SDK's worker thread is not reported");
             return false;
         }
-        // Only addresses here; resolving them is the helper's job.
+        if report.abort_follows {
+            suppress_abort_report();
+        }
+        // Sampled once, here: the event may be written twice (held, then complete).
+        let event = super::event::panic_event(report, handled);
+        if !client.sampled(event.event_id) {
+            if ends_process(report) {
+                // What was captured before still gets its chance to be delivered.
+                wait_after_previous_hook(start + client.options().panic_flush_timeout);
+            }
+            return true;
+        }
+        // Only addresses here; resolving them, unless they were resolved before, is a
+        // helper's job.
         let backtrace = CapturedBacktrace::capture();
         let scope = crate::hub::try_current_scope().unwrap_or_else(|| {
             sdk_debug!("panic: the scope is locked by the panicking thread; reporting without it");
             Arc::default()
         });
-        if report.abort_follows {
-            suppress_abort_report();
+        if !ends_process(report) {
+            let job = Box::new(super::helper::Job {
+                client,
+                event,
+                report: report.clone(),
+                backtrace,
+                scope,
+                held: None,
+            });
+            let Err(job) = keep_without_waiting(job) else {
+                return true;
+            };
+            // No helper thread: prepared as for a panic that ends the process.
+            let job = *job;
+            return persist_and_wait(
+                job.client,
+                job.event,
+                report,
+                job.backtrace,
+                job.scope,
+                start,
+            );
         }
-        let timeout = client.options().panic_flush_timeout;
-        let deadline = start + timeout;
-        let id = persist(
-            client,
-            report,
-            handled,
-            backtrace,
-            scope,
-            start + timeout.max(MIN_PERSIST_WAIT),
-        );
-        let _ = DEADLINE.try_with(|d| d.set(Some(deadline)));
-        if id.is_none_or(|id| id.is_nil()) {
-            sdk_debug!("panic: the event is not on disk (dropped, or not done in time)");
-        }
-        true
+        persist_and_wait(client, event, report, backtrace, scope, start)
     }
 
     fn after_previous_hook(&self, _report: &PanicReport) {
@@ -119,6 +136,79 @@ impl PanicHandler for Hook {
     }
 }
 
+/// For a panic that ends the process: the complete event on disk (or its fallback when
+/// preparing it takes too long), then, after the previous hook, a bounded wait for
+/// delivery.
+fn persist_and_wait(
+    client: Arc<Client>,
+    event: Event,
+    report: &PanicReport,
+    backtrace: CapturedBacktrace,
+    scope: Arc<Scope>,
+    start: Instant,
+) -> bool {
+    let timeout = client.options().panic_flush_timeout;
+    let id = persist(
+        client,
+        event,
+        report,
+        backtrace,
+        scope,
+        start + timeout.max(MIN_PERSIST_WAIT),
+    );
+    wait_after_previous_hook(start + timeout);
+    if id.is_none_or(|id| id.is_nil()) {
+        sdk_debug!("panic: the event is not on disk (dropped, or not done in time)");
+    }
+    true
+}
+
+/// Makes `after_previous_hook` on this thread wait for delivery until `deadline`.
+fn wait_after_previous_hook(deadline: Instant) {
+    let _ = DEADLINE.try_with(|d| d.set(Some(deadline)));
+}
+
+/// Whether the process ends right after this panic, so that its event must be delivered
+/// before the hook returns: `panic = "abort"` and std's abort after a double panic, or an
+/// uncaught panic on the main thread (which ends `main`). A panic inside a plain
+/// `std::panic::catch_unwind` on the main thread looks uncaught and waits too.
+fn ends_process(report: &PanicReport) -> bool {
+    report.abort_follows || (!report.caught && report.thread_name.as_deref() == Some("main"))
+}
+
+/// For a panic the process survives: puts the event on disk and returns without waiting
+/// for delivery (the worker sends it; a later start sends what is left). When every frame
+/// was resolved before and no `before_send` is set, the complete event is written here;
+/// otherwise an incomplete copy (addresses only, no callbacks) is held in the outbox and the
+/// helper thread replaces it with the complete event. Gives the job back when there is no
+/// helper thread.
+fn keep_without_waiting(mut job: Box<super::helper::Job>) -> Result<(), Box<super::helper::Job>> {
+    let client = Arc::clone(&job.client);
+    if client.options().before_send.is_none()
+        && let Some(stacktrace) = job.backtrace.resolve_cached(client.in_app())
+    {
+        super::event::put_stacktrace(&mut job.event, &job.report, stacktrace);
+        client.keep_complete(job.event, &job.scope, None);
+        return Ok(());
+    }
+    let mut held = job.event.clone();
+    if let Some(exception) = held.exception.as_mut().and_then(|e| e.values.last_mut()) {
+        exception.stacktrace = Some(job.backtrace.unresolved());
+    }
+    job.held = client.keep_held(held, &job.scope);
+    if job.held.is_some() {
+        sdk_debug!("panic: kept with addresses only; the helper completes it");
+    }
+    super::helper::submit(job).map_err(|mut job| {
+        if let Some(held) = job.held.take() {
+            // Prepared again from the start by the caller: the held copy would be a second
+            // envelope of the same panic.
+            client.forget_kept(&held);
+        }
+        job
+    })
+}
+
 /// Whether to report the panic, and as handled or not.
 fn decide(capture: PanicCapture, caught: bool, notice_of_reported_panic: bool) -> Option<bool> {
     if notice_of_reported_panic {
@@ -132,17 +222,16 @@ fn decide(capture: PanicCapture, caught: bool, notice_of_reported_panic: bool) -
 }
 
 /// Prepares the event and puts it in the outbox on a helper thread, waiting for it until
-/// `deadline`. `Some(id)` once done (nil when dropped by sampling or `before_send`), `None`
-/// when the helper was not done in time.
+/// `deadline`. `Some(id)` once done (nil when dropped by `before_send`), `None` when the
+/// helper was not done in time.
 fn persist(
     client: Arc<Client>,
+    mut event: Event,
     report: &PanicReport,
-    handled: bool,
     backtrace: CapturedBacktrace,
     scope: Arc<Scope>,
     deadline: Instant,
 ) -> Option<Uuid> {
-    let mut event = super::event::panic_event(report, handled);
     // What is written instead if the helper is not done in time: same event id, frames
     // with addresses only, no user callbacks (they may not run on a panicking thread).
     let mut fallback = event.clone();
@@ -160,7 +249,7 @@ fn persist(
     let (done, wait) = mpsc::channel();
     let work = move || {
         super::event::attach_stacktrace(&mut event, &report, &backtrace, client.in_app());
-        let id = client.capture_to_outbox(event, &scope);
+        let id = client.keep_complete(event, &scope, None);
         let mut handoff = helper_handoff.lock();
         handoff.helper_done = true;
         // Late, but complete: it replaces the fallback (or, dropped by before_send, the

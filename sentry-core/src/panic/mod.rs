@@ -7,18 +7,37 @@
 //! that panicked down, without the frames of the hook, the SDK and std's panic machinery.
 //! The hook that was installed before keeps running, so the usual message still prints.
 //!
-//! # Nothing is lost, nothing hangs
+//! # Nothing is lost, nothing hangs, little waits
 //!
-//! A panic may be the last thing the process does (the main thread, `panic = "abort"`, a
-//! double panic), so the event does not wait in the worker's queue: it is prepared and
-//! written to the on-disk outbox before the hook returns, then the worker is asked to send
-//! the outbox, and the hook waits for that at most
-//! [`panic_flush_timeout`](crate::ClientOptions::panic_flush_timeout). What was not delivered
-//! by then is sent at the next start. The preparation runs on a short-lived helper thread
-//! that the hook waits for: a panic inside a panic hook aborts the process (even inside
-//! `catch_unwind`), and the panicking thread may hold a lock the SDK needs (a panic inside
-//! [`configure_scope`](crate::configure_scope)); on the helper, a `before_send` that panics or
-//! a lock that is never released costs the event at worst, not the program.
+//! The event does not wait in the worker's queue: before the hook returns it is written to
+//! the on-disk outbox, from where the worker sends it and, should the process end first,
+//! the next start does.
+//!
+//! A panic that ends the process (an uncaught panic on the main thread, `panic = "abort"`,
+//! the abort after a double panic) is also delivered before the hook returns: the hook
+//! waits at most [`panic_flush_timeout`](crate::ClientOptions::panic_flush_timeout). Its
+//! event is prepared on a short-lived helper thread that the hook waits for: a panic inside
+//! a panic hook aborts the process (even inside `catch_unwind`), and the panicking thread
+//! may hold a lock the SDK needs (a panic inside [`configure_scope`](crate::configure_scope));
+//! on the helper, a `before_send` that panics or a lock that is never released costs the
+//! event at worst, not the program.
+//!
+//! A panic the process survives (on any other thread, or caught) does not wait for
+//! delivery, nor for symbol names. When the stack's frames were all resolved before and
+//! there is no `before_send`, the panicking thread writes the complete event itself (around
+//! a tenth of a millisecond, mostly writing the file). Otherwise it writes a copy with instruction addresses only (the
+//! server can still group and symbolicate it), which this process does not send, and one
+//! persistent helper thread resolves the stack, runs `before_send` and puts the complete
+//! event in that copy's place; the worker then sends it, and [`flush`](crate::flush) and
+//! shutdown wait for that. So one panic is one envelope, and a process that dies before the
+//! helper is done leaves the addresses-only copy for the next start. The first panic of a
+//! process therefore does not pay for loading debug information, which takes tens to
+//! hundreds of milliseconds; the helper also loads it 200 ms after start.
+//!
+//! One wait remains: the `backtrace` crate lets one thread at a time walk or resolve a
+//! stack, so a panic that comes while the helper is loading the debug information (the
+//! first 200-300 ms after start, or right after the first panic that found it unloaded)
+//! waits for that load to finish before its stack is captured.
 //!
 //! # Caught panics
 //!
@@ -32,14 +51,19 @@
 //!
 //! A panic in a `Drop` during unwinding makes std abort. Both panics are reported, each
 //! persisted before the hook returns; std's own closing panic ("panic in a destructor during
-//! cleanup") is not, when the panic before it on that thread was. With the `native-crash`
+//! cleanup") is not, when the panic before it on that thread was, but the hook waits at it
+//! for their delivery as for any panic that ends the process. With the `native-crash`
 //! feature the SIGABRT that follows a reported panic does not become a second event.
 
 #[cfg(feature = "panic")]
 mod event;
 #[cfg(feature = "panic")]
+mod helper;
+#[cfg(feature = "panic")]
 mod hook;
 
+#[cfg(feature = "panic")]
+pub(crate) use helper::wait_for_pending;
 #[cfg(feature = "panic")]
 pub(crate) use hook::install_hook;
 

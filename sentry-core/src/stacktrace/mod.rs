@@ -14,6 +14,7 @@
 //! assert!(!stacktrace.frames.is_empty());
 //! ```
 
+mod cache;
 mod in_app;
 
 use std::path::Path;
@@ -109,6 +110,31 @@ impl CapturedBacktrace {
         into_stacktrace(newest_first)
     }
 
+    /// What [`resolve`](Self::resolve) gives, when every address was resolved before (by any
+    /// resolution in this process) and so costs no look-up in debug information: `None`
+    /// otherwise. Cheap enough for a panicking thread.
+    pub fn resolve_cached(&self, rules: &InAppRules) -> Option<Stacktrace> {
+        let after_capture = self
+            .addresses
+            .get(self.capture_frames..)
+            .unwrap_or_default();
+        let mut newest_first = cache::cached_frames(after_capture)?;
+        let images = images_covering(after_capture.iter().copied());
+        let mut start = 0;
+        for (&addr, &count) in after_capture.iter().zip(&newest_first.1) {
+            finish_frames(
+                &mut newest_first.0[start..start + count],
+                addr,
+                &images,
+                rules,
+            );
+            start += count;
+        }
+        let mut newest_first = newest_first.0;
+        trim_sdk_frames(&mut newest_first);
+        Some(into_stacktrace(newest_first))
+    }
+
     /// Loads the debug information of the modules on the current stack, so that the first
     /// real resolution (often a panic's, under a deadline) does not pay for it.
     pub fn warm_up() {
@@ -143,17 +169,20 @@ fn resolve_newest_first(addresses: &[u64], rules: &InAppRules) -> Vec<Frame> {
     let mut frames = Vec::with_capacity(addresses.len());
     for &addr in addresses {
         let first = frames.len();
-        let instruction_addr = format!("{addr:#x}");
-        backtrace::resolve(std::ptr::without_provenance_mut(addr as usize), |symbol| {
-            frames.push(frame_from_symbol(symbol, &instruction_addr));
-        });
-        if frames.len() == first {
-            // Unknown code (no symbols, JIT, stripped library): the address alone still lets
-            // the server symbolicate it against the image's debug file.
-            frames.push(Frame {
-                instruction_addr: Some(instruction_addr),
-                ..Frame::default()
+        if !cache::append_cached(addr, &mut frames) {
+            let instruction_addr = format!("{addr:#x}");
+            backtrace::resolve(std::ptr::without_provenance_mut(addr as usize), |symbol| {
+                frames.push(frame_from_symbol(symbol, &instruction_addr));
             });
+            if frames.len() == first {
+                // Unknown code (no symbols, JIT, stripped library): the address alone still
+                // lets the server symbolicate it against the image's debug file.
+                frames.push(Frame {
+                    instruction_addr: Some(instruction_addr),
+                    ..Frame::default()
+                });
+            }
+            cache::remember(addr, &frames[first..]);
         }
         finish_frames(&mut frames[first..], addr, &images, rules);
     }
