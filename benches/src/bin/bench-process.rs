@@ -169,8 +169,11 @@ fn panics(results: &mut Results) {
         for _ in 0..PANIC_PROCESSES {
             for (i, sdk) in ["ours", "official", "none"].iter().enumerate() {
                 let database = scratch_dir("panic");
+                // The processes started 1 s after init give their steady panics distinct
+                // messages: the same measurement without any SDK folding repeats.
+                let variant = if delay_ms == 0 { "same" } else { "distinct" };
                 let output = Command::new(sibling(&format!("bench-panic-{sdk}")))
-                    .args([STEADY_PANICS.to_string(), delay_ms.to_string()])
+                    .args([STEADY_PANICS.to_string(), delay_ms.to_string(), variant.into()])
                     .env("BENCH_DSN", sink.dsn())
                     .env("BENCH_DATABASE", &database)
                     .env_remove("SENTRY_DSN")
@@ -197,10 +200,9 @@ fn panics(results: &mut Results) {
                 format!("panic.first_after_{delay_ms}ms.{sdk}.median_us"),
                 first,
             );
-            if delay_ms == 0 {
-                let steady = median(&mut steady[i]);
-                results.set(format!("panic.steady.{sdk}.median_us"), steady);
-            }
+            let steady = median(&mut steady[i]);
+            let key = if delay_ms == 0 { "steady" } else { "steady_distinct" };
+            results.set(format!("panic.{key}.{sdk}.median_us"), steady);
         }
     }
     results.set("panic.sink_answered", sink.answered());
