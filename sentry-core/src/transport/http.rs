@@ -1,13 +1,16 @@
 //! The transport that posts envelopes to a Sentry-compatible server over HTTP(S).
 
 mod proxy;
+mod tls;
 
 use std::fmt;
 use std::io::Read;
 use std::time::Duration;
 
 use ureq::Agent;
+use ureq::config::ConfigBuilder;
 use ureq::http::Response as HttpResponse;
+use ureq::typestate::AgentScope;
 
 use super::{Delivery, Response, Transport};
 use crate::dsn::Dsn;
@@ -131,6 +134,12 @@ pub enum HttpError {
         /// Where it came from: the `proxy` option or an environment variable.
         origin: String,
     },
+    /// The DSN or the proxy is `https`, but this build of sentry-core has no TLS backend
+    /// (neither its `native-tls` nor its `rustls` feature is enabled).
+    TlsUnavailable {
+        /// The `https` URL that cannot be reached, with any password replaced by `***`.
+        url: String,
+    },
 }
 
 impl fmt::Display for HttpError {
@@ -143,6 +152,10 @@ impl fmt::Display for HttpError {
             HttpError::UnsupportedProxyProtocol { proxy, origin } => write!(
                 f,
                 "the proxy `{proxy}` from {origin} uses a protocol that is not supported; use an http:// or https:// proxy"
+            ),
+            HttpError::TlsUnavailable { url } => write!(
+                f,
+                "cannot reach {url}: this build of sentry-core has no TLS; enable its `native-tls` or `rustls` feature"
             ),
         }
     }
@@ -211,7 +224,19 @@ impl HttpTransport {
         options: HttpOptions,
         env: impl Fn(&str) -> Option<String>,
     ) -> Result<Self, HttpError> {
+        Self::with_tls(dsn, options, env, tls::configure)
+    }
+
+    /// [`with_environment`](Self::with_environment) with `configure_tls` setting up TLS, so tests
+    /// can trust a certificate of their own.
+    fn with_tls(
+        dsn: &Dsn,
+        options: HttpOptions,
+        env: impl Fn(&str) -> Option<String>,
+        configure_tls: impl FnOnce(ConfigBuilder<AgentScope>) -> ConfigBuilder<AgentScope>,
+    ) -> Result<Self, HttpError> {
         let proxy = proxy::resolve(dsn, options.proxy.as_deref(), env)?;
+        tls::check_available(dsn, proxy.as_ref())?;
         let config = Agent::config_builder()
             // Error statuses are answers to classify, not failures.
             .http_status_as_error(false)
@@ -220,8 +245,8 @@ impl HttpTransport {
             .timeout_connect(Some(options.connect_timeout))
             .timeout_global(Some(options.request_timeout))
             .user_agent(options.user_agent.as_str())
-            .proxy(proxy)
-            .build();
+            .proxy(proxy);
+        let config = configure_tls(config).build();
         Ok(HttpTransport {
             agent: Agent::with_parts(
                 config,
@@ -374,3 +399,10 @@ fn body_excerpt(body: &[u8]) -> String {
 mod test_server;
 #[cfg(test)]
 mod tests;
+// The test server is OpenSSL's, a dev-dependency on Linux only.
+#[cfg(all(
+    test,
+    target_os = "linux",
+    any(feature = "native-tls", feature = "rustls")
+))]
+mod tls_tests;

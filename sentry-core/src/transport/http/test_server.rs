@@ -2,7 +2,7 @@
 //! answers from a script, keeping connections alive.
 
 use std::collections::VecDeque;
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{BufRead, BufReader, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -143,7 +143,7 @@ fn serve_connection(
 }
 
 /// Reads one request; `None` when the client closed the connection.
-fn read_request(reader: &mut BufReader<TcpStream>) -> Option<RecordedRequest> {
+pub(super) fn read_request(reader: &mut impl BufRead) -> Option<RecordedRequest> {
     let mut request_line = String::new();
     if reader.read_line(&mut request_line).ok()? == 0 {
         return None;
