@@ -35,28 +35,37 @@ pub(super) fn walk(
         return StackWalk::None;
     };
     let in_exec = |a: u64| exec.iter().any(|&(s, e)| a >= s && a < e);
-    let mut frame = fp;
-    let mut chain = 0;
-    while count < max {
-        // A frame record is two words inside the stack, 8-aligned, above the stack pointer.
-        if frame % 8 != 0 || frame < lo.max(sp) || frame > hi.saturating_sub(16) {
-            break;
+    // The chain is judged before any of it is emitted: in code without frame pointers `fp`
+    // may hold a stale but valid-looking record (of `main`'s caller, say), and emitting it
+    // before falling back to the scan would put a frame that is not on the stack next to
+    // the crash.
+    let chain_frames = |mut emit: Option<&mut dyn FnMut(u64)>, limit: usize| {
+        let mut frame = fp;
+        let mut chain = 0;
+        while chain < limit {
+            // A frame record is two words inside the stack, 8-aligned, above the stack pointer.
+            if frame % 8 != 0 || frame < lo.max(sp) || frame > hi.saturating_sub(16) {
+                break;
+            }
+            let next = read(frame);
+            let ret = read(frame + 8);
+            if ret == 0 || !in_exec(ret) {
+                break;
+            }
+            if let Some(emit) = emit.as_mut() {
+                emit(ret);
+            }
+            chain += 1;
+            // Records must move towards the stack base, or a corrupt chain could loop.
+            if next <= frame {
+                break;
+            }
+            frame = next;
         }
-        let next = read(frame);
-        let ret = read(frame + 8);
-        if ret == 0 || !in_exec(ret) {
-            break;
-        }
-        emit(ret);
-        count += 1;
-        chain += 1;
-        // Records must move towards the stack base, or a corrupt chain could loop.
-        if next <= frame {
-            break;
-        }
-        frame = next;
-    }
-    if chain >= MIN_FP_FRAMES || count >= max {
+        chain
+    };
+    if chain_frames(None, MIN_FP_FRAMES) >= MIN_FP_FRAMES {
+        chain_frames(Some(&mut emit), max - count);
         return StackWalk::FramePointers;
     }
     let start = sp.max(lo).next_multiple_of(8);
@@ -127,7 +136,9 @@ mod tests {
         let mem = HashMap::from([(0x8100, 0x8100), (0x8108, 0x1500), (0x8010, 0x1abc)]);
         let (frames, how) = run(&mem, 0x8100, 100);
         assert_eq!(how, StackWalk::Scan);
-        assert_eq!(frames, vec![0x1111, 0x1500, 0x1abc, 0x1500]);
+        // The one-record chain is not emitted ahead of the scan: in code without frame
+        // pointers such a record is stale (a real frame, but not the crash's caller).
+        assert_eq!(frames, vec![0x1111, 0x1abc, 0x1500]);
         let (frames, how) = run(&mem, 0xdead_0000, 100);
         assert_eq!(how, StackWalk::Scan);
         assert_eq!(frames, vec![0x1111, 0x1abc, 0x1500]);
