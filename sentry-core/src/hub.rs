@@ -8,16 +8,30 @@
 
 use std::cell::RefCell;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::time::Duration;
 
-use parking_lot::RwLock;
+use parking_lot::{Mutex, RwLock};
 
+use crate::breadcrumb_log;
 use crate::client::Client;
 use crate::protocol::Breadcrumb;
 use crate::scope::Scope;
 
 static CLIENT: RwLock<Option<Arc<Client>>> = RwLock::new(None);
+/// The process scope (its breadcrumbs are the [`breadcrumb_log`]); `None` until first used.
 static PROCESS_SCOPE: RwLock<Option<Arc<Scope>>> = RwLock::new(None);
+/// Moves on every change of the process scope (written under its write lock).
+static PROCESS_VERSION: AtomicU64 = AtomicU64::new(0);
+
+/// The process scope as events see it (its breadcrumbs a copy of the log), reused by every
+/// capture until the scope or the log changes: most captures then cost one reference count.
+struct View {
+    version: u64,
+    generation: u64,
+    scope: Arc<Scope>,
+}
+static VIEW: Mutex<Option<View>> = Mutex::new(None);
 
 /// What [`add_breadcrumb`] needs of the client, kept beside it so that the hot path reads two
 /// atomics instead of taking the client's lock: `max_breadcrumbs` of the bound client (0
@@ -57,12 +71,14 @@ pub(crate) fn unbind_client(client: &Arc<Client>) {
     }
 }
 
-/// The scope an event captured now on this thread gets: one reference count, no copy.
+/// The scope an event captured now on this thread gets: the innermost layer, or the process
+/// scope with a copy of the breadcrumb log as it is now.
 pub(crate) fn current_scope() -> Arc<Scope> {
     if let Some(top) = LAYERS.with(|layers| layers.borrow().last().cloned()) {
         return top;
     }
-    PROCESS_SCOPE.read().clone().unwrap_or_default()
+    let process = PROCESS_SCOPE.read();
+    process_view(process.as_deref(), None).unwrap_or_default()
 }
 
 /// Like [`current_scope`], but never blocks, for the panic hook: a panic inside
@@ -78,8 +94,37 @@ pub(crate) fn try_current_scope() -> Option<Arc<Scope>> {
         Ok(Ok(None)) | Err(_) => {}
     }
     // Another thread holding the lock lets go quickly; this thread holding it never does.
-    let process = PROCESS_SCOPE.try_read_for(std::time::Duration::from_millis(100))?;
-    Some(process.clone().unwrap_or_default())
+    let wait = Duration::from_millis(100);
+    let process = PROCESS_SCOPE.try_read_for(wait)?;
+    process_view(process.as_deref(), Some(wait))
+}
+
+/// The process scope `process` (read-locked by the caller) as an event sees it: the cached
+/// view while it is current, else a new one. With `wait`, gives up (`None`) rather than
+/// wait longer for a lock.
+fn process_view(process: Option<&Scope>, wait: Option<Duration>) -> Option<Arc<Scope>> {
+    let version = PROCESS_VERSION.load(Ordering::Acquire);
+    let mut view = match wait {
+        Some(wait) => VIEW.try_lock_for(wait)?,
+        None => VIEW.lock(),
+    };
+    if let Some(current) = view.as_ref()
+        && current.version == version
+        && current.generation == breadcrumb_log::generation()
+    {
+        return Some(Arc::clone(&current.scope));
+    }
+    let (generation, records) = breadcrumb_log::snapshot_within(wait)?;
+    let scope = Arc::new(match process {
+        Some(process) => process.frozen(records),
+        None => Scope::process().frozen(records),
+    });
+    *view = Some(View {
+        version,
+        generation,
+        scope: Arc::clone(&scope),
+    });
+    Some(scope)
 }
 
 /// Changes the innermost scope of the calling thread: a scope pushed with [`with_scope`]
@@ -113,8 +158,10 @@ fn modify_scope<R>(f: impl FnOnce(&mut Scope) -> R) -> R {
         Some(result) => result,
         None => {
             let mut process = PROCESS_SCOPE.write();
-            let scope = process.get_or_insert_with(Arc::default);
-            (f.take().expect("called once"))(Arc::make_mut(scope))
+            let scope = process.get_or_insert_with(|| Arc::new(Scope::process()));
+            let result = (f.take().expect("called once"))(Arc::make_mut(scope));
+            PROCESS_VERSION.fetch_add(1, Ordering::Release);
+            result
         }
     }
 }
@@ -192,8 +239,19 @@ pub fn add_breadcrumb(breadcrumb: Breadcrumb) {
     } else {
         breadcrumb
     };
+    // Without a layer on this thread, the breadcrumb goes to the process's log: no scope
+    // lock, no copy of the scope (see `breadcrumb_log`).
+    let layered = LAYERS
+        .try_with(|layers| layers.try_borrow().map_or(true, |l| !l.is_empty()))
+        .unwrap_or(false);
+    if !layered {
+        breadcrumb_log::push(&breadcrumb, max);
+        return;
+    }
     modify_scope(|scope| {
         scope.add_breadcrumb(breadcrumb, max);
-        crate::native::breadcrumb_added(scope);
+        if !scope.is_live() {
+            crate::native::breadcrumb_added(scope);
+        }
     });
 }

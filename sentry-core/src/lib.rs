@@ -46,6 +46,7 @@ pub mod protocol;
 pub mod stacktrace;
 pub mod transport;
 
+mod breadcrumb_log;
 mod capture;
 mod client;
 mod client_report;

@@ -9,6 +9,7 @@ use std::collections::{BTreeMap, VecDeque};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
+use crate::breadcrumb_log::{self, Records};
 use crate::protocol::{
     Breadcrumb, Breadcrumbs, Context, Contexts, Event, Level, Map, Request, User, Value,
 };
@@ -38,6 +39,9 @@ pub struct Scope {
     tags: Arc<BTreeMap<String, String>>,
     extra: Arc<Map>,
     contexts: Arc<Contexts>,
+    /// The breadcrumbs before the scope's own: see [`LogLink`].
+    log: LogLink,
+    /// The scope's own breadcrumbs, after those of `log`.
     breadcrumbs: Arc<VecDeque<Breadcrumb>>,
     /// Moves whenever the breadcrumbs change, so that the crash handler's copy can tell a
     /// [`configure_scope`](crate::configure_scope) that changed them from one that did not.
@@ -46,6 +50,18 @@ pub struct Scope {
     /// [`next_stamp`], 0 for a part never set. Lets the crash handler's copy serialize again
     /// only the parts that changed, even across different scopes.
     stamps: [u64; Part::COUNT],
+}
+
+/// Where a scope's breadcrumbs begin (see [`breadcrumb_log`]).
+#[derive(Debug, Clone, Default)]
+enum LogLink {
+    /// Nowhere else: all are the scope's own.
+    #[default]
+    Own,
+    /// The process scope: its breadcrumbs are the process's log, as it is now.
+    Live,
+    /// A copy of the log, then the scope's own.
+    Frozen(Records),
 }
 
 /// The parts of a scope other than breadcrumbs, as indexes of [`Scope`]'s stamps.
@@ -185,29 +201,90 @@ impl Scope {
             return;
         }
         self.breadcrumb_changes = self.breadcrumb_changes.wrapping_add(1);
+        if let LogLink::Live = self.log {
+            breadcrumb_log::push(&breadcrumb, max);
+            return;
+        }
         let ring = Arc::make_mut(&mut self.breadcrumbs);
         while ring.len() >= max {
             ring.pop_front();
         }
         ring.push_back(breadcrumb);
+        if let LogLink::Frozen(records) = &mut self.log {
+            let over = (records.len() + ring.len()).saturating_sub(max);
+            records.drop_oldest(over);
+        }
     }
 
-    /// Removes every breadcrumb.
+    /// Removes every breadcrumb (of the process scope: the process's).
     pub fn clear_breadcrumbs(&mut self) {
         self.breadcrumb_changes = self.breadcrumb_changes.wrapping_add(1);
         self.breadcrumbs = Arc::default();
+        match self.log {
+            LogLink::Live => breadcrumb_log::clear(),
+            LogLink::Frozen(_) => self.log = LogLink::Own,
+            LogLink::Own => {}
+        }
     }
 
     /// Forgets everything set on this scope.
     pub fn clear(&mut self) {
-        let changes = self.breadcrumb_changes.wrapping_add(1);
+        self.clear_breadcrumbs();
+        let changes = self.breadcrumb_changes;
+        let log = std::mem::take(&mut self.log);
         *self = Scope::default();
         self.breadcrumb_changes = changes;
+        if let LogLink::Live = log {
+            self.log = LogLink::Live;
+        }
     }
 
-    /// The breadcrumbs, oldest first.
-    pub fn breadcrumbs(&self) -> impl ExactSizeIterator<Item = &Breadcrumb> {
-        self.breadcrumbs.iter()
+    /// The process scope: its breadcrumbs are the process's [`breadcrumb_log`].
+    pub(crate) fn process() -> Scope {
+        Scope {
+            log: LogLink::Live,
+            ..Scope::default()
+        }
+    }
+
+    /// Whether this is the process scope, whose breadcrumbs are the process's log.
+    #[cfg_attr(not(native_crash), allow(dead_code))]
+    pub(crate) fn is_live(&self) -> bool {
+        matches!(self.log, LogLink::Live)
+    }
+
+    /// This scope as it is now, for an event or a layer: the process scope's breadcrumbs
+    /// become a copy of the log, which later additions do not change.
+    pub(crate) fn frozen(&self, records: Records) -> Scope {
+        let mut copy = self.clone();
+        if let LogLink::Live = copy.log {
+            copy.log = LogLink::Frozen(records);
+        }
+        copy
+    }
+
+    /// The breadcrumbs, oldest first (decoded copies: the process scope keeps its own in the
+    /// process's breadcrumb log, encoded).
+    pub fn breadcrumbs(&self) -> Vec<Breadcrumb> {
+        let mut all = Vec::new();
+        self.linked_breadcrumbs(&mut all);
+        all.extend(self.breadcrumbs.iter().cloned());
+        all
+    }
+
+    /// The newest of the scope's own breadcrumbs (not of the log it links to).
+    #[cfg_attr(not(native_crash), allow(dead_code))]
+    pub(crate) fn newest_own_breadcrumb(&self) -> Option<&Breadcrumb> {
+        self.breadcrumbs.back()
+    }
+
+    /// Appends the breadcrumbs of the log this scope links to.
+    fn linked_breadcrumbs(&self, out: &mut Vec<Breadcrumb>) {
+        match &self.log {
+            LogLink::Own => {}
+            LogLink::Live => out.extend(breadcrumb_log::snapshot().1.decode()),
+            LogLink::Frozen(records) => out.extend(records.decode()),
+        }
     }
 
     /// The tags.
@@ -294,13 +371,16 @@ impl Scope {
                 .entry(key.clone())
                 .or_insert_with(|| value.clone());
         }
-        if !self.breadcrumbs.is_empty() {
+        let mut scope_crumbs = Vec::new();
+        self.linked_breadcrumbs(&mut scope_crumbs);
+        if !scope_crumbs.is_empty() || !self.breadcrumbs.is_empty() {
             let crumbs = event.breadcrumbs.get_or_insert_with(Breadcrumbs::default);
             // The scope's breadcrumbs happened before any the event carried itself.
             let own = std::mem::take(&mut crumbs.values);
-            crumbs.values.reserve(self.breadcrumbs.len() + own.len());
-            crumbs.values.extend(self.breadcrumbs.iter().cloned());
-            crumbs.values.extend(own);
+            scope_crumbs.reserve(self.breadcrumbs.len() + own.len());
+            scope_crumbs.extend(self.breadcrumbs.iter().cloned());
+            scope_crumbs.extend(own);
+            crumbs.values = scope_crumbs;
         }
     }
 }
@@ -339,6 +419,7 @@ mod tests {
         }
         let messages: Vec<_> = scope
             .breadcrumbs()
+            .into_iter()
             .map(|b| b.message.clone().unwrap())
             .collect();
         assert_eq!(messages.len(), 100);

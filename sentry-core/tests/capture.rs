@@ -131,6 +131,51 @@ fn with_scope_applies_only_inside() {
     assert_eq!(outside["level"], "info");
 }
 
+/// The process's breadcrumbs as events see them: those of their capture time, a layer's
+/// own after the process's and gone with the layer, and a clear that empties them.
+#[test]
+fn events_carry_the_breadcrumbs_of_their_capture_time() {
+    let messages = |event: &Value| -> Vec<String> {
+        event["breadcrumbs"]["values"]
+            .as_array()
+            .map(|values| {
+                values
+                    .iter()
+                    .map(|b| b["message"].as_str().unwrap_or("").to_owned())
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    let events = run(ClientOptions::new().max_breadcrumbs(3), || {
+        sentry_core::add_breadcrumb(Breadcrumb::new("one"));
+        sentry_core::capture_message("first", Level::Info);
+        for text in ["two", "three", "four"] {
+            sentry_core::add_breadcrumb(Breadcrumb::new(text));
+        }
+        sentry_core::with_scope(
+            |scope| scope.add_breadcrumb(Breadcrumb::new("layer"), 3),
+            || {
+                sentry_core::add_breadcrumb(Breadcrumb::new("in layer"));
+                sentry_core::capture_message("inside", Level::Info);
+            },
+        );
+        sentry_core::capture_message("after", Level::Info);
+        let seen = sentry_core::configure_scope(|scope| {
+            let seen = scope.breadcrumbs().len();
+            scope.clear_breadcrumbs();
+            scope.add_breadcrumb(Breadcrumb::new("fresh"), 3);
+            seen
+        });
+        assert_eq!(seen, 3, "configure_scope sees the process's breadcrumbs");
+        sentry_core::capture_message("cleared", Level::Info);
+    });
+    let by = |m: &str| events.iter().find(|e| e["message"] == m).unwrap();
+    assert_eq!(messages(by("first")), ["one"]);
+    assert_eq!(messages(by("inside")), ["four", "layer", "in layer"]);
+    assert_eq!(messages(by("after")), ["two", "three", "four"]);
+    assert_eq!(messages(by("cleared")), ["fresh"]);
+}
+
 #[derive(Debug)]
 struct LoadError(std::io::Error);
 impl std::fmt::Display for LoadError {

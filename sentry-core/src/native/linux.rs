@@ -13,7 +13,7 @@ use crate::debug::{sdk_debug, sdk_warn};
 use crate::images::ImageList;
 use crate::options::ClientOptions;
 use crate::outbox::{Limits, Outbox};
-use crate::protocol::Event;
+use crate::protocol::{Breadcrumb, Event};
 use crate::scope::Scope;
 use crate::stacktrace::InAppRules;
 
@@ -31,8 +31,7 @@ static HANDLER_RUN_LOCK: OnceLock<File> = OnceLock::new();
 /// Capacity of the scope snapshot (without breadcrumbs) in reports.
 const MAX_SCOPE_BYTES: usize = 64 * 1024;
 /// Capacity of one breadcrumb in reports (larger ones are shortened).
-const MAX_BREADCRUMB_BYTES: usize = 1024;
-const _: () = assert!(MAX_BREADCRUMB_BYTES >= super::crumb_record::GIST_MAX);
+const MAX_BREADCRUMB_BYTES: usize = crate::breadcrumb_log::MAX_RECORD_BYTES;
 /// Capacity of the image list in reports.
 const MAX_IMAGES_BYTES: usize = 256 * 1024;
 
@@ -112,23 +111,49 @@ fn push_scope(scope: &Scope, breadcrumbs_changed: bool) {
     let mut guard = WRITER.lock();
     let Some(writer) = guard.as_mut() else { return };
     writer.update_head(scope, &mut Installed);
-    if breadcrumbs_changed {
+    // The process scope's breadcrumbs are the breadcrumb log, which keeps the handler's ring
+    // current itself; a layer's are given whole when they changed.
+    if breadcrumbs_changed && !scope.is_live() {
         with_buffer(|buf| {
             snapshot::replace_breadcrumbs(scope, MAX_BREADCRUMB_BYTES, buf, &mut Installed);
         });
     }
 }
 
-/// Gives the handler the breadcrumb just added to `scope` (its newest). A no-op (one atomic
-/// load) until the handler is installed.
+/// Gives the handler the breadcrumb just added to the layer `scope` (its newest own). A no-op
+/// (one atomic load) until the handler is installed.
 #[inline]
 pub(crate) fn breadcrumb_added(scope: &Scope) {
     if ACTIVE.load(Ordering::Acquire)
-        && let Some(newest) = scope.breadcrumbs().last()
+        && let Some(newest) = scope.newest_own_breadcrumb()
     {
         with_buffer(|buf| {
             snapshot::push_breadcrumb(newest, MAX_BREADCRUMB_BYTES, buf, &mut Installed);
         });
+    }
+}
+
+/// Gives the handler a record just added to the breadcrumb log (encoded as the handler keeps
+/// them), or the gist of `crumb` when the record is larger than a slot. A no-op (one atomic
+/// load) until the handler is installed.
+#[inline]
+pub(crate) fn breadcrumb_record_added(record: &[u8], crumb: &Breadcrumb) {
+    if !ACTIVE.load(Ordering::Acquire) {
+        return;
+    }
+    if record.len() <= MAX_BREADCRUMB_BYTES {
+        Installed.push_breadcrumb(record);
+    } else {
+        with_buffer(|buf| {
+            snapshot::push_breadcrumb(crumb, MAX_BREADCRUMB_BYTES, buf, &mut Installed);
+        });
+    }
+}
+
+/// The breadcrumb log was cleared: so are the handler's breadcrumbs.
+pub(crate) fn breadcrumbs_cleared() {
+    if ACTIVE.load(Ordering::Acquire) {
+        Installed.keep_newest_breadcrumbs(0);
     }
 }
 

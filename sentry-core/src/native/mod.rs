@@ -21,8 +21,6 @@
 //! Elsewhere, and without the feature, every function here is an empty stub.
 
 #[cfg(native_crash)]
-pub(crate) mod crumb_record;
-#[cfg(native_crash)]
 mod linux;
 #[cfg(native_crash)]
 pub(crate) mod report;
@@ -30,9 +28,15 @@ pub(crate) mod report;
 pub(crate) mod snapshot;
 
 #[cfg(native_crash)]
-pub(crate) use linux::{breadcrumb_added, images_seen, scope_changed, send_pending_reports, setup};
+pub(crate) use linux::{
+    breadcrumb_added, breadcrumb_record_added, breadcrumbs_cleared, images_seen, scope_changed,
+    send_pending_reports, setup,
+};
 
 #[cfg(not(native_crash))]
 mod stub;
 #[cfg(not(native_crash))]
-pub(crate) use stub::{breadcrumb_added, images_seen, scope_changed, send_pending_reports, setup};
+pub(crate) use stub::{
+    breadcrumb_added, breadcrumb_record_added, breadcrumbs_cleared, images_seen, scope_changed,
+    send_pending_reports, setup,
+};

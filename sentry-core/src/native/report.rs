@@ -31,7 +31,7 @@ pub(crate) fn event_from_report(report: &CrashReport, bytes: &[u8], rules: &InAp
         report
             .breadcrumbs
             .iter()
-            .filter_map(|crumb| super::crumb_record::decode(crumb)),
+            .filter_map(|crumb| crate::breadcrumb_log::record::decode(crumb)),
     );
 
     let mut stacktrace = symbolicate(&report.frames, &old_images, &loaded_images(), rules);

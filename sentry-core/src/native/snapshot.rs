@@ -9,7 +9,7 @@
 //!   [`configure_scope`](crate::configure_scope) serializes again only the parts it changed
 //!   (one tag's change costs serializing the tags), and one that changed nothing costs
 //!   nothing;
-//! * the breadcrumbs, each encoded once when it is added ([`crumb_record`](super::crumb_record))
+//! * the breadcrumbs, each encoded once when it is added ([`record`](crate::breadcrumb_log::record))
 //!   and given to the handler's ring of breadcrumb slots (`push_breadcrumb`), which copies
 //!   only that one. A `configure_scope` that changed the breadcrumbs themselves (cleared
 //!   them, say) gives the ring the scope's whole list again.
@@ -29,7 +29,7 @@ use std::collections::BTreeMap;
 
 use serde::Deserialize;
 
-use super::crumb_record;
+use crate::breadcrumb_log::record as crumb_record;
 use crate::protocol::{Breadcrumb, Contexts, Level, Map, Request, User};
 use crate::scope::{Part, Scope, ScopeParts};
 
@@ -193,7 +193,7 @@ pub(crate) fn replace_breadcrumbs(
     handler: &mut impl Handler,
 ) {
     handler.keep_newest_breadcrumbs(0);
-    for crumb in scope.breadcrumbs() {
+    for crumb in &scope.breadcrumbs() {
         push_breadcrumb(crumb, max_bytes, buf, handler);
     }
 }
@@ -378,7 +378,7 @@ mod tests {
         let mut buf = Vec::new();
         for i in 0..25 {
             scope.add_breadcrumb(Breadcrumb::new(format!("crumb {i}")), 10);
-            let newest = scope.breadcrumbs().last().unwrap();
+            let newest = scope.newest_own_breadcrumb().unwrap();
             push_breadcrumb(newest, 1024, &mut buf, &mut fake);
         }
         assert_eq!(fake.pushes, 25, "one push per breadcrumb");

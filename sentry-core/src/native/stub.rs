@@ -5,7 +5,7 @@ use std::sync::Arc;
 use crate::images::ImageList;
 use crate::options::ClientOptions;
 use crate::outbox::Outbox;
-use crate::protocol::Event;
+use crate::protocol::{Breadcrumb, Event};
 use crate::scope::Scope;
 use crate::stacktrace::InAppRules;
 
@@ -19,6 +19,12 @@ pub(crate) fn scope_changed(_scope: &Scope, _breadcrumbs_changed: bool) {}
 
 #[inline(always)]
 pub(crate) fn breadcrumb_added(_scope: &Scope) {}
+
+#[inline(always)]
+pub(crate) fn breadcrumb_record_added(_record: &[u8], _crumb: &Breadcrumb) {}
+
+#[inline(always)]
+pub(crate) fn breadcrumbs_cleared() {}
 
 #[inline(always)]
 pub(crate) fn images_seen(_images: &Arc<ImageList>) {}

@@ -42,6 +42,7 @@ fn default_type() -> Cow<'static, str> {
 }
 
 impl Default for Breadcrumb {
+    #[inline]
     fn default() -> Self {
         Breadcrumb {
             timestamp: timestamp_now(),
@@ -56,6 +57,7 @@ impl Default for Breadcrumb {
 
 impl Breadcrumb {
     /// A breadcrumb with a message, timestamped now.
+    #[inline]
     pub fn new(message: impl Into<Cow<'static, str>>) -> Self {
         Breadcrumb {
             message: Some(message.into()),
@@ -64,18 +66,21 @@ impl Breadcrumb {
     }
 
     /// Sets the category.
+    #[inline]
     pub fn category(mut self, category: impl Into<Cow<'static, str>>) -> Self {
         self.category = Some(category.into());
         self
     }
 
     /// Sets the level.
+    #[inline]
     pub fn level(mut self, level: Level) -> Self {
         self.level = level;
         self
     }
 
     /// Sets the type.
+    #[inline]
     pub fn ty(mut self, ty: impl Into<Cow<'static, str>>) -> Self {
         self.ty = ty.into();
         self

@@ -24,11 +24,13 @@ pub use user::User;
 
 /// Seconds since the Unix epoch with sub-second precision, the form Sentry accepts for
 /// every timestamp field.
+#[inline]
 pub fn timestamp_now() -> f64 {
     to_timestamp(std::time::SystemTime::now())
 }
 
 /// Converts a [`std::time::SystemTime`] into the protocol's float timestamp.
+#[inline]
 pub fn to_timestamp(time: std::time::SystemTime) -> f64 {
     match time.duration_since(std::time::UNIX_EPOCH) {
         Ok(d) => d.as_secs_f64(),

@@ -1,10 +1,12 @@
-//! One breadcrumb as the crash handler keeps it: a small binary record, not JSON.
+//! One breadcrumb as the breadcrumb log and the crash handler keep it: a small binary
+//! record, not JSON.
 //!
-//! Every [`add_breadcrumb`](crate::add_breadcrumb) of a process with the crash handler
-//! writes one of these, so encoding must cost little more than copying the texts: JSON
-//! would cost escaping and formatting the timestamp every time. The next run decodes the
-//! records of a report ([`decode`]); reports of older versions of the SDK hold one JSON
-//! object per breadcrumb instead, which [`decode`] still reads.
+//! Every [`add_breadcrumb`](crate::add_breadcrumb) writes one of these, so encoding must
+//! cost little more than copying the texts: JSON would cost escaping and formatting the
+//! timestamp every time. The worker decodes the records an event carries, and the next run
+//! those of a crash report ([`decode`]); reports of older versions of the SDK hold one JSON
+//! object per breadcrumb instead, which [`decode`] still reads. A text is cut at 65,534
+//! bytes (Relay cuts breadcrumb messages at 8,192 characters anyway).
 //!
 //! Layout (little-endian): the tag byte [`TAG`], the timestamp as an `f64`, the level as one
 //! byte, then `type`, `category` and `message`, each as a `u16` length (`u16::MAX`: none)
