@@ -109,7 +109,10 @@ fn memory(results: &mut Results) {
             results.set(format!("rss_kib_at_{}k", i / 1000), rss_kib());
         }
         if i < MEMORY_CAPTURES {
-            sentry_core::capture_message("server down", sentry_core::protocol::Level::Error);
+            // Distinct messages: identical ones would be folded into one event by the loop
+            // guard, and the queue and outbox bounds would never be reached.
+            let message = format!("server down ({i})");
+            sentry_core::capture_message(&message, sentry_core::protocol::Level::Error);
         }
     }
     results.set("seconds", start.elapsed().as_secs_f64());
