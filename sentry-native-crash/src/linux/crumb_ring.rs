@@ -45,7 +45,7 @@ impl CrumbRing {
                 .map(|_| Slot {
                     stamp: AtomicU64::new(0),
                     len: AtomicUsize::new(0),
-                    words: (0..cap.div_ceil(8)).map(|_| AtomicU64::new(0)).collect(),
+                    words: super::scope_slot::zeroed_words(cap.div_ceil(8)),
                 })
                 .collect(),
             slot_cap: cap,
