@@ -173,7 +173,11 @@ fn panics(results: &mut Results) {
                 // messages: the same measurement without any SDK folding repeats.
                 let variant = if delay_ms == 0 { "same" } else { "distinct" };
                 let output = Command::new(sibling(&format!("bench-panic-{sdk}")))
-                    .args([STEADY_PANICS.to_string(), delay_ms.to_string(), variant.into()])
+                    .args([
+                        STEADY_PANICS.to_string(),
+                        delay_ms.to_string(),
+                        variant.into(),
+                    ])
                     .env("BENCH_DSN", sink.dsn())
                     .env("BENCH_DATABASE", &database)
                     .env_remove("SENTRY_DSN")
@@ -201,7 +205,11 @@ fn panics(results: &mut Results) {
                 first,
             );
             let steady = median(&mut steady[i]);
-            let key = if delay_ms == 0 { "steady" } else { "steady_distinct" };
+            let key = if delay_ms == 0 {
+                "steady"
+            } else {
+                "steady_distinct"
+            };
             results.set(format!("panic.{key}.{sdk}.median_us"), steady);
         }
     }

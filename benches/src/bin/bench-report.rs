@@ -260,6 +260,14 @@ fn main() {
             "panic in a spawned thread → join: first panic, right after init",
         ),
         ("first_after_1000ms", "  … first panic, 1 s after init"),
+        (
+            "steady",
+            "  … steady state, the same panic again (median of 500)",
+        ),
+        (
+            "steady_distinct",
+            "  … steady state, a different message each time (median of 500)",
+        ),
     ] {
         let mut row = ratio_row(
             what,
@@ -276,32 +284,6 @@ fn main() {
                 .unwrap_or_default()
         );
         rows.push(row);
-    }
-    for (key, what) in [
-        (
-            "steady",
-            "  … steady state, the same panic again (median of 500)",
-        ),
-        (
-            "steady_distinct",
-            "  … steady state, a different message each time (median of 500)",
-        ),
-    ] {
-        let mut steady = ratio_row(
-            what,
-            f.get(&format!("process.panic.{key}.ours.median_us")),
-            f.get(&format!("process.panic.{key}.official.median_us")),
-            us,
-            1.0 / 3.0,
-            "≤ 1/3",
-        );
-        steady.official += &format!(
-            " (no SDK: {})",
-            f.get(&format!("process.panic.{key}.none.median_us"))
-                .map(us)
-                .unwrap_or_default()
-        );
-        rows.push(steady);
     }
     let to_report = f.get("native.signal_to_report_ms");
     rows.push(Row {
