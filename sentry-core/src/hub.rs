@@ -5,6 +5,10 @@
 //! breadcrumbs. [`with_scope`] and [`push_scope`] layer a temporary scope over it on the
 //! current thread only; [`configure_scope`] changes the innermost layer of the calling
 //! thread, which is the process scope unless a layer was pushed.
+//!
+//! The process scope's breadcrumbs are kept apart, in the [`breadcrumb_log`], so that the
+//! hottest call, [`add_breadcrumb`], takes neither the scope's lock nor a copy of it; an
+//! event gets the scope with a copy of the log as it was when it was captured.
 
 use std::cell::RefCell;
 use std::sync::Arc;
@@ -216,8 +220,13 @@ impl Drop for ScopeGuard {
     }
 }
 
-/// Records a breadcrumb in the innermost scope, after `before_breadcrumb`. Before `init`
-/// (or with the SDK disabled) breadcrumbs are discarded: nothing would send them.
+/// Records a breadcrumb in the innermost scope, after `before_breadcrumb`: the process's
+/// breadcrumb log, or the layer pushed on this thread (whose breadcrumbs end with it). Before
+/// `init` (or with the SDK disabled) breadcrumbs are discarded: nothing would send them.
+///
+/// A literal message and category cost no allocation (the texts are `Cow<'static, str>`);
+/// with the native crash handler installed, the breadcrumb is also copied where a crash
+/// report can reach it.
 ///
 /// ```
 /// use sentry_core::protocol::Breadcrumb;
