@@ -249,9 +249,11 @@ pub fn add_breadcrumb(breadcrumb: Breadcrumb) {
         breadcrumb
     };
     // Without a layer on this thread, the breadcrumb goes to the process's log: no scope
-    // lock, no copy of the scope (see `breadcrumb_log`).
+    // lock, no copy of the scope (see `breadcrumb_log`). So does one added from inside a
+    // `configure_scope` of a layer, which holds the layers borrowed: the log rather than a
+    // panic.
     let layered = LAYERS
-        .try_with(|layers| layers.try_borrow().map_or(true, |l| !l.is_empty()))
+        .try_with(|layers| layers.try_borrow().is_ok_and(|l| !l.is_empty()))
         .unwrap_or(false);
     if !layered {
         breadcrumb_log::push(&breadcrumb, max);

@@ -176,6 +176,32 @@ fn events_carry_the_breadcrumbs_of_their_capture_time() {
     assert_eq!(messages(by("cleared")), ["fresh"]);
 }
 
+/// A breadcrumb added from inside `configure_scope` (a callback of the application's, say)
+/// neither deadlocks on the process scope's lock nor panics on a layer's: it goes to the
+/// process's breadcrumbs (so a layer's events, which started from a copy of them, do not
+/// see one added while configuring the layer; later events do).
+#[test]
+fn add_breadcrumb_inside_configure_scope_reaches_the_events() {
+    let events = run(ClientOptions::new(), || {
+        sentry_core::configure_scope(|_| {
+            sentry_core::add_breadcrumb(Breadcrumb::new("from the process scope"));
+        });
+        sentry_core::with_scope(
+            |_| sentry_core::add_breadcrumb(Breadcrumb::new("while configuring a layer")),
+            || sentry_core::capture_message("inside", Level::Info),
+        );
+        sentry_core::capture_message("after", Level::Info);
+    });
+    let crumbs = |m: &str| {
+        let event = events.iter().find(|e| e["message"] == m).unwrap();
+        event["breadcrumbs"]["values"].as_array().unwrap().clone()
+    };
+    assert_eq!(crumbs("inside")[0]["message"], "from the process scope");
+    let after = crumbs("after");
+    assert_eq!(after[0]["message"], "from the process scope");
+    assert_eq!(after[1]["message"], "while configuring a layer");
+}
+
 #[derive(Debug)]
 struct LoadError(std::io::Error);
 impl std::fmt::Display for LoadError {
