@@ -1,9 +1,12 @@
 //! The scope: what the SDK knows about the program's state, attached to every event.
 //!
 //! A scope is cheap to snapshot: its parts sit behind `Arc`s and are copied only when
-//! changed while a snapshot still holds them (copy on write). Capturing an event therefore
-//! takes the scope as one reference count, and the costly merge into the event happens on
-//! the background worker, off the calling thread.
+//! changed while a snapshot still holds them (copy on write). The process scope's
+//! breadcrumbs are not among them: they live in the [`breadcrumb_log`], and an event gets a
+//! copy of the log (one allocation, reused by later captures while nothing was added; see
+//! `hub::View`). Capturing an event therefore costs one reference count, or that copy, and
+//! the costly merge into the event (decoding the breadcrumbs included) happens on the
+//! background worker, off the calling thread.
 
 use std::collections::{BTreeMap, VecDeque};
 use std::sync::Arc;
@@ -386,24 +389,16 @@ impl Scope {
 }
 
 #[cfg_attr(not(native_crash), allow(dead_code))]
-/// The parts of a [`Scope`] other than breadcrumbs, serialized as the scope's JSON object.
-#[derive(serde::Serialize)]
+/// The parts of a [`Scope`] other than breadcrumbs, borrowed: the crash handler's copy
+/// serializes each on its own, by [`Part`].
 pub(crate) struct ScopeParts<'a> {
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub(crate) level: Option<Level>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub(crate) fingerprint: Option<&'a [String]>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub(crate) transaction: Option<&'a str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub(crate) user: Option<&'a User>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub(crate) request: Option<&'a Request>,
-    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     pub(crate) tags: &'a BTreeMap<String, String>,
-    #[serde(skip_serializing_if = "Map::is_empty")]
     pub(crate) extra: &'a Map,
-    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     pub(crate) contexts: &'a Contexts,
 }
 

@@ -26,11 +26,6 @@ use parking_lot::Mutex;
 
 use crate::protocol::Breadcrumb;
 
-/// Largest record the crash handler keeps; a larger breadcrumb goes to it as its gist (see
-/// [`record::encode`]). The log itself keeps every breadcrumb whole.
-pub(crate) const MAX_RECORD_BYTES: usize = 1024;
-const _: () = assert!(MAX_RECORD_BYTES >= record::GIST_MAX);
-
 struct Log {
     /// Oldest first. Evicted records' buffers are reused for new ones.
     records: VecDeque<Vec<u8>>,

@@ -25,6 +25,7 @@ const SHORT_TYPE: usize = 32;
 const SHORT_CATEGORY: usize = 64;
 const SHORT_MESSAGE: usize = 256;
 /// The largest a shortened record gets: what `max` of [`encode`] must allow at least.
+#[cfg_attr(not(native_crash), allow(dead_code))]
 pub(crate) const GIST_MAX: usize = 1 + 8 + 1 + 3 * 2 + SHORT_TYPE + SHORT_CATEGORY + SHORT_MESSAGE;
 
 /// Writes `crumb` into `out` (cleared first) in at most `max` bytes: whole when it fits,

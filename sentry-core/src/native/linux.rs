@@ -30,8 +30,10 @@ static HANDLER_RUN_LOCK: OnceLock<File> = OnceLock::new();
 
 /// Capacity of the scope snapshot (without breadcrumbs) in reports.
 const MAX_SCOPE_BYTES: usize = 64 * 1024;
-/// Capacity of one breadcrumb in reports (larger ones are shortened).
-const MAX_BREADCRUMB_BYTES: usize = crate::breadcrumb_log::MAX_RECORD_BYTES;
+/// Capacity of one breadcrumb in reports: a larger record goes to the handler as its gist
+/// (see `breadcrumb_log::record::encode`); the breadcrumb log keeps every one whole.
+const MAX_BREADCRUMB_BYTES: usize = 1024;
+const _: () = assert!(MAX_BREADCRUMB_BYTES >= crate::breadcrumb_log::record::GIST_MAX);
 /// Capacity of the image list in reports.
 const MAX_IMAGES_BYTES: usize = 256 * 1024;
 

@@ -140,24 +140,24 @@ impl SnapshotWriter {
 
 /// Appends `"key":value` for a set part; nothing for an unset or empty one.
 fn serialize_part(view: &ScopeParts<'_>, part: Part, out: &mut Vec<u8>) {
-    fn member(out: &mut Vec<u8>, key: &str, value: &impl serde::Serialize) {
-        push_member(out, key, value);
-    }
     match part {
-        Part::Level => view.level.iter().for_each(|v| member(out, "level", v)),
+        Part::Level => view.level.iter().for_each(|v| push_member(out, "level", v)),
         Part::Fingerprint => view
             .fingerprint
             .iter()
-            .for_each(|v| member(out, "fingerprint", v)),
+            .for_each(|v| push_member(out, "fingerprint", v)),
         Part::Transaction => view
             .transaction
             .iter()
-            .for_each(|v| member(out, "transaction", v)),
-        Part::User => view.user.iter().for_each(|v| member(out, "user", v)),
-        Part::Request => view.request.iter().for_each(|v| member(out, "request", v)),
-        Part::Tags if !view.tags.is_empty() => member(out, "tags", view.tags),
-        Part::Extra if !view.extra.is_empty() => member(out, "extra", view.extra),
-        Part::Contexts if !view.contexts.is_empty() => member(out, "contexts", view.contexts),
+            .for_each(|v| push_member(out, "transaction", v)),
+        Part::User => view.user.iter().for_each(|v| push_member(out, "user", v)),
+        Part::Request => view
+            .request
+            .iter()
+            .for_each(|v| push_member(out, "request", v)),
+        Part::Tags if !view.tags.is_empty() => push_member(out, "tags", view.tags),
+        Part::Extra if !view.extra.is_empty() => push_member(out, "extra", view.extra),
+        Part::Contexts if !view.contexts.is_empty() => push_member(out, "contexts", view.contexts),
         Part::Tags | Part::Extra | Part::Contexts => {}
     }
 }
