@@ -241,11 +241,7 @@ impl Outbox {
     ) -> io::Result<(Entry, Vec<Entry>)> {
         let path = self.run_dir.join(&held.name);
         let temp = self.run_dir.join(format!("{}{TEMP_SUFFIX}", held.name));
-        let write = fs::write(&temp, bytes).and_then(|()| fs::rename(&temp, &path));
-        if let Err(error) = write {
-            let _ = fs::remove_file(&temp);
-            return Err(error);
-        }
+        put_in_place(File::create(&temp)?, &temp, &path, bytes)?;
         let entry = Entry {
             name: held.name.clone(),
             size: bytes.len() as u64,
@@ -275,11 +271,7 @@ impl Outbox {
                 (File::create(&temp)?, temp)
             }
         };
-        let write = write_and_close(file, bytes).and_then(|()| fs::rename(&temp, &path));
-        if let Err(error) = write {
-            let _ = fs::remove_file(&temp);
-            return Err(error);
-        }
+        put_in_place(file, &temp, &path, bytes)?;
         Ok(Entry {
             name,
             size: bytes.len() as u64,
@@ -375,9 +367,29 @@ impl Outbox {
     }
 }
 
-fn write_and_close(mut file: File, bytes: &[u8]) -> io::Result<()> {
+impl Drop for Outbox {
+    /// The spare file nobody used goes with the outbox, rather than waiting in the run
+    /// directory for the next start to delete it.
+    fn drop(&mut self) {
+        if let Some((file, temp)) = self.spare.get_mut().take() {
+            drop(file);
+            let _ = fs::remove_file(temp);
+        }
+    }
+}
+
+/// Writes `bytes` into `file` (created at `temp`), then renames it to `path`, so that a
+/// file with the final name is always complete; on failure the temporary file is removed.
+fn put_in_place(mut file: File, temp: &Path, path: &Path, bytes: &[u8]) -> io::Result<()> {
     use std::io::Write;
-    file.write_all(bytes)
+    let write = file.write_all(bytes).and_then(|()| {
+        drop(file);
+        fs::rename(temp, path)
+    });
+    if write.is_err() {
+        let _ = fs::remove_file(temp);
+    }
+    write
 }
 
 fn unix_millis() -> u128 {

@@ -137,6 +137,15 @@ fn a_spare_file_is_used_by_the_next_store_and_deleted_by_the_next_start() {
     first.prepare_spare();
     let dead_dir = first.run_dir.clone();
     drop(first);
+    let left: Vec<_> = fs::read_dir(&dead_dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.ends_with(TEMP_SUFFIX))
+        .collect();
+    assert!(
+        left.is_empty(),
+        "the unused spare goes with the outbox: {left:?}"
+    );
     let next = Outbox::open(&db, Limits::default()).unwrap();
     assert!(!dead_dir.exists());
     assert_eq!(next.pending().len(), 2, "the spare is not an envelope");
