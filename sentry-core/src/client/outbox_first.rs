@@ -9,6 +9,7 @@ use uuid::Uuid;
 
 use super::{Client, SendJob, SendPendingJob};
 use crate::debug::sdk_debug;
+use crate::envelope::Envelope;
 use crate::outbox::Entry;
 use crate::protocol::Event;
 use crate::scope::Scope;
@@ -76,8 +77,7 @@ impl Client {
     /// end before [`keep_complete`](Self::keep_complete) replaces it. `None` without an
     /// outbox or when writing failed.
     pub(crate) fn keep_held(&self, event: Event, scope: &Scope) -> Option<Entry> {
-        let event = self.processor.prepare_without_callbacks(event, scope, None);
-        let envelope = self.processor.envelope_for(&event);
+        let envelope = self.envelope_without_callbacks(event, scope);
         self.processor.outbox.keep_held(&envelope)
     }
 
@@ -85,9 +85,15 @@ impl Client {
     /// `before_send`, when the full preparation did not finish in time. The full event, if
     /// it finishes later, has the same event id, so the server keeps only one.
     pub(crate) fn keep_fallback(&self, event: Event, scope: &Scope) -> Option<Entry> {
-        let event = self.processor.prepare_without_callbacks(event, scope, None);
-        let envelope = self.processor.envelope_for(&event);
+        let envelope = self.envelope_without_callbacks(event, scope);
         self.processor.outbox.keep(&envelope, &self.processor.drops)
+    }
+
+    /// The envelope of `event` prepared with `scope` but without user callbacks, which may
+    /// not run on a panicking thread.
+    fn envelope_without_callbacks(&self, event: Event, scope: &Scope) -> Envelope {
+        let event = self.processor.prepare_without_callbacks(event, scope, None);
+        self.processor.envelope_for(&event)
     }
 
     /// Removes an envelope [`keep_fallback`](Self::keep_fallback) or

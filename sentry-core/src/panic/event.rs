@@ -58,6 +58,17 @@ pub(super) fn panic_event(report: &PanicReport, handled: bool) -> Event {
     event
 }
 
+/// A copy of the panic's `event` whose exception has the frames' addresses and modules only:
+/// instant, with no symbol lookup, for the copy written before (or instead of) the complete
+/// event. The server can still symbolicate it from the debug images.
+pub(super) fn with_addresses_only(event: &Event, backtrace: &CapturedBacktrace) -> Event {
+    let mut copy = event.clone();
+    if let Some(exception) = copy.exception.as_mut().and_then(|e| e.values.last_mut()) {
+        exception.stacktrace = Some(backtrace.unresolved());
+    }
+    copy
+}
+
 /// Resolves the backtrace (slow the first time: on the helper thread), cuts the panic
 /// machinery off, and puts it on the panic's exception (see [`put_stacktrace`]).
 pub(super) fn attach_stacktrace(

@@ -191,10 +191,7 @@ fn keep_without_waiting(mut job: Box<super::helper::Job>) -> Result<(), Box<supe
         client.keep_complete(job.event, &job.scope, None);
         return Ok(());
     }
-    let mut held = job.event.clone();
-    if let Some(exception) = held.exception.as_mut().and_then(|e| e.values.last_mut()) {
-        exception.stacktrace = Some(job.backtrace.unresolved());
-    }
+    let held = super::event::with_addresses_only(&job.event, &job.backtrace);
     job.held = client.keep_held(held, &job.scope);
     if job.held.is_some() {
         sdk_debug!("panic: kept with addresses only; the helper completes it");
@@ -234,14 +231,7 @@ fn persist(
 ) -> Option<Uuid> {
     // What is written instead if the helper is not done in time: same event id, frames
     // with addresses only, no user callbacks (they may not run on a panicking thread).
-    let mut fallback = event.clone();
-    if let Some(exception) = fallback
-        .exception
-        .as_mut()
-        .and_then(|e| e.values.last_mut())
-    {
-        exception.stacktrace = Some(backtrace.unresolved());
-    }
+    let fallback = super::event::with_addresses_only(&event, &backtrace);
     let (fallback_client, fallback_scope) = (Arc::clone(&client), Arc::clone(&scope));
     let handoff = Arc::new(parking_lot::Mutex::new(Handoff::default()));
     let helper_handoff = Arc::clone(&handoff);
