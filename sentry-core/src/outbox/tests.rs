@@ -1,5 +1,16 @@
 use super::*;
 
+/// The names in `dir` but the lock file, sorted.
+fn names_in(dir: &Path) -> Vec<String> {
+    let mut names: Vec<_> = fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n != "lock")
+        .collect();
+    names.sort();
+    names
+}
+
 fn temp_db(name: &str) -> PathBuf {
     let dir = std::env::temp_dir().join(format!("sentry-outbox-{name}-{}", std::process::id()));
     let _ = fs::remove_dir_all(&dir);
@@ -115,15 +126,7 @@ fn held_envelopes_wait_for_their_replacement_here_and_are_sent_by_the_next_start
 fn a_spare_file_is_used_by_the_next_store_and_deleted_by_the_next_start() {
     let db = temp_db("spare");
     let first = Outbox::open(&db, Limits::default()).unwrap();
-    let files = |outbox: &Outbox| {
-        let mut names: Vec<_> = fs::read_dir(&outbox.run_dir)
-            .unwrap()
-            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-            .filter(|n| n != "lock")
-            .collect();
-        names.sort();
-        names
-    };
+    let files = |outbox: &Outbox| names_in(&outbox.run_dir);
     first.prepare_spare();
     first.prepare_spare();
     assert_eq!(files(&first).len(), 1, "one spare at most");
@@ -137,13 +140,9 @@ fn a_spare_file_is_used_by_the_next_store_and_deleted_by_the_next_start() {
     first.prepare_spare();
     let dead_dir = first.run_dir.clone();
     drop(first);
-    let left: Vec<_> = fs::read_dir(&dead_dir)
-        .unwrap()
-        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-        .filter(|n| n.ends_with(TEMP_SUFFIX))
-        .collect();
+    let left = names_in(&dead_dir);
     assert!(
-        left.is_empty(),
+        left.iter().all(|n| !n.ends_with(TEMP_SUFFIX)),
         "the unused spare goes with the outbox: {left:?}"
     );
     let next = Outbox::open(&db, Limits::default()).unwrap();
@@ -196,11 +195,7 @@ fn adoption_keeps_crash_reports_and_removes_stale_temp_files() {
         !next.run_dir.join(stale).exists(),
         "the .tmp is not adopted"
     );
-    let left: Vec<_> = fs::read_dir(&next.run_dir)
-        .unwrap()
-        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-        .filter(|n| n != "lock")
-        .collect();
+    let left = names_in(&next.run_dir);
     assert_eq!(left, [report]);
     #[cfg(native_crash)]
     assert_eq!(
