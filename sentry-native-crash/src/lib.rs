@@ -164,13 +164,49 @@ pub fn set_images(data: &[u8]) -> Result<(), SnapshotError> {
 
 /// Adds a breadcrumb (opaque bytes, e.g. one serialized breadcrumb) after the ones pushed
 /// before; reports hold the newest [`HandlerConfig::max_breadcrumbs`], oldest first, in
-/// [`CrashReport::breadcrumbs`].
+/// [`CrashReport::breadcrumbs`]. Returns the breadcrumb's number: 0 for the first pushed,
+/// then one more each time, as [`read_breadcrumbs`] gives them back.
 ///
 /// Unlike keeping breadcrumbs inside the [`set_scope`] snapshot, this copies only the new
 /// breadcrumb, so it stays cheap however many are kept. Same thread-safety as [`set_scope`];
 /// a breadcrumb larger than [`HandlerConfig::max_breadcrumb_bytes`] is refused.
-pub fn push_breadcrumb(data: &[u8]) -> Result<(), SnapshotError> {
+pub fn push_breadcrumb(data: &[u8]) -> Result<u64, SnapshotError> {
     imp::push_breadcrumb(data)
+}
+
+/// Calls `f` with the number and bytes of each breadcrumb a report written now would hold,
+/// oldest first.
+///
+/// For a caller that keeps its breadcrumbs only here rather than in a list of its own as
+/// well: adding one then costs one copy, not two. Safe on any thread, while others push
+/// (not in a signal handler: it allocates a buffer of one slot); a breadcrumb overwritten
+/// by a push while it is read is left out, never given torn.
+///
+/// ```no_run
+/// use sentry_native_crash as native;
+///
+/// native::install(native::HandlerConfig::new("/var/lib/myapp/crashes"))?;
+/// let first = native::push_breadcrumb(b"first")?;
+/// let mut seen = Vec::new();
+/// native::read_breadcrumbs(|number, bytes| seen.push((number, bytes.to_vec())))?;
+/// assert_eq!(seen, [(first, b"first".to_vec())]);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub fn read_breadcrumbs(f: impl FnMut(u64, &[u8])) -> Result<(), SnapshotError> {
+    imp::read_breadcrumbs(f)
+}
+
+/// A number that moves whenever the breadcrumbs [`read_breadcrumbs`] would give change (a
+/// push, or [`keep_newest_breadcrumbs`] leaving some out); 0 before [`install`]. Load it
+/// before reading: a copy is current while the number has not moved since.
+pub fn breadcrumbs_version() -> u64 {
+    imp::breadcrumbs_version()
+}
+
+/// How many breadcrumbs reports keep and how large one may be, as [`install`] set them up
+/// (the first configuration: a later install changes nothing); `None` before.
+pub fn breadcrumb_capacity() -> Option<(usize, usize)> {
+    imp::breadcrumb_capacity()
 }
 
 /// Keeps only the newest `n` breadcrumbs pushed so far in reports: 0 clears them; a number

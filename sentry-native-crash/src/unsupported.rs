@@ -24,8 +24,20 @@ pub(crate) fn set_images(_data: &[u8]) -> Result<(), SnapshotError> {
     Err(SnapshotError::NotInstalled)
 }
 
-pub(crate) fn push_breadcrumb(_data: &[u8]) -> Result<(), SnapshotError> {
+pub(crate) fn push_breadcrumb(_data: &[u8]) -> Result<u64, SnapshotError> {
     Err(SnapshotError::NotInstalled)
+}
+
+pub(crate) fn read_breadcrumbs(_f: impl FnMut(u64, &[u8])) -> Result<(), SnapshotError> {
+    Err(SnapshotError::NotInstalled)
+}
+
+pub(crate) fn breadcrumbs_version() -> u64 {
+    0
+}
+
+pub(crate) fn breadcrumb_capacity() -> Option<(usize, usize)> {
+    None
 }
 
 pub(crate) fn keep_newest_breadcrumbs(_n: usize) -> Result<(), SnapshotError> {

@@ -61,11 +61,25 @@ impl CrumbRing {
         self.slot_cap
     }
 
-    /// Adds a breadcrumb after the others, replacing the oldest when all slots are used.
-    /// False when it is larger than a slot or there are no slots.
-    pub(crate) fn push(&self, data: &[u8]) -> bool {
+    /// How many breadcrumbs it keeps.
+    pub(crate) fn slot_count(&self) -> usize {
+        self.slots.len()
+    }
+
+    /// A number that moves on every push and every [`keep_newest`](Self::keep_newest)
+    /// that left something out, so that a copy read after loading it can tell later
+    /// whether it is still current.
+    pub(crate) fn version(&self) -> u64 {
+        // Both only grow, so their sum moves whenever either does.
+        self.pushed.load(Ordering::Acquire) + self.floor.load(Ordering::Acquire)
+    }
+
+    /// Adds a breadcrumb after the others, replacing the oldest when all slots are used, and
+    /// returns its number (one more than the previous one's). `None` when it is larger than
+    /// a slot or there are no slots.
+    pub(crate) fn push(&self, data: &[u8]) -> Option<u64> {
         if data.len() > self.slot_cap || self.slots.is_empty() {
-            return false;
+            return None;
         }
         self.lock();
         let seq = self.pushed.load(Ordering::Relaxed);
@@ -89,7 +103,7 @@ impl CrumbRing {
         slot.stamp.store(2 * seq + 2, Ordering::Release);
         self.pushed.store(seq + 1, Ordering::Release);
         self.unlock();
-        true
+        Some(seq)
     }
 
     /// Keeps only the newest `n` breadcrumbs in reports (0 clears them).
@@ -137,10 +151,11 @@ impl CrumbRing {
         self.frozen.store(false, Ordering::SeqCst);
     }
 
-    /// Calls `f` with each breadcrumb of the report, oldest first, copied through `buf`
-    /// (at least `slot_capacity()` bytes). Async-signal-safe: no locks, no allocation,
-    /// bounded work.
-    pub(crate) fn for_each(&self, buf: &mut [u8], mut f: impl FnMut(&[u8])) {
+    /// Calls `f` with the number and bytes of each breadcrumb of the report, oldest first,
+    /// copied through `buf` (at least `slot_capacity()` bytes). Async-signal-safe: no locks,
+    /// no allocation, bounded work. Also safe on any thread at any time: a breadcrumb
+    /// overwritten while it is read is left out, never given torn.
+    pub(crate) fn for_each(&self, buf: &mut [u8], mut f: impl FnMut(u64, &[u8])) {
         let n = self.slots.len() as u64;
         if n == 0 {
             return;
@@ -166,7 +181,7 @@ impl CrumbRing {
             // The words are read before the stamp is checked again.
             fence(Ordering::Acquire);
             if slot.stamp.load(Ordering::Relaxed) == complete {
-                f(&buf[..len]);
+                f(seq, &buf[..len]);
             }
         }
     }
@@ -178,10 +193,16 @@ mod tests {
 
     use super::*;
 
+    /// The breadcrumbs a report would hold, checking that their numbers follow each other.
     fn collect(ring: &CrumbRing) -> Vec<Vec<u8>> {
         let mut buf = vec![0u8; ring.slot_capacity()];
         let mut out = Vec::new();
-        ring.for_each(&mut buf, |b| out.push(b.to_vec()));
+        let mut numbers = Vec::new();
+        ring.for_each(&mut buf, |n, b| {
+            numbers.push(n);
+            out.push(b.to_vec());
+        });
+        assert!(numbers.windows(2).all(|w| w[1] == w[0] + 1), "{numbers:?}");
         out
     }
 
@@ -190,17 +211,21 @@ mod tests {
         let ring = CrumbRing::new(3, 16);
         assert!(collect(&ring).is_empty());
         for b in [&b"a"[..], b"bb", b"ccc", b"dddd"] {
-            assert!(ring.push(b));
+            assert!(ring.push(b).is_some());
         }
         assert_eq!(collect(&ring), [&b"bb"[..], b"ccc", b"dddd"]);
+        let version = ring.version();
+        ring.keep_newest(3);
+        assert_eq!(ring.version(), version, "nothing left out: no change");
         ring.keep_newest(1);
         assert_eq!(collect(&ring), [b"dddd"]);
+        assert_ne!(ring.version(), version);
         ring.keep_newest(0);
         assert!(collect(&ring).is_empty());
-        assert!(ring.push(b"e"));
+        assert_eq!(ring.push(b"e"), Some(4));
         assert_eq!(collect(&ring), [b"e"]);
-        assert!(!ring.push(&[0u8; 17]), "larger than a slot");
-        assert!(ring.push(&[7u8; 16]), "exactly a slot");
+        assert_eq!(ring.push(&[0u8; 17]), None, "larger than a slot");
+        assert_eq!(ring.push(&[7u8; 16]), Some(5), "exactly a slot");
         assert_eq!(collect(&ring), [&b"e"[..], &[7u8; 16]]);
     }
 
@@ -209,7 +234,7 @@ mod tests {
         let ring = CrumbRing::new(5, 40);
         for i in 0..1000usize {
             let data = vec![(i % 251) as u8; i % 41];
-            assert!(ring.push(&data));
+            assert_eq!(ring.push(&data), Some(i as u64));
         }
         let want: Vec<Vec<u8>> = (995..1000usize)
             .map(|i| vec![(i % 251) as u8; i % 41])
@@ -243,7 +268,7 @@ mod tests {
         let mut reads = 0;
         while pushers.iter().any(|p| !p.is_finished()) || reads == 0 {
             let mut last = [None::<u32>; 3];
-            ring.for_each(&mut buf, |crumb| {
+            ring.for_each(&mut buf, |_, crumb| {
                 let t = crumb[0] as usize;
                 let i = u32::from_le_bytes(crumb[1..5].try_into().unwrap());
                 assert_eq!(crumb.len(), 5 + (i as usize % 50), "whole length");

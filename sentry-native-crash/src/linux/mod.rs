@@ -143,16 +143,29 @@ pub(crate) fn set_images(data: &[u8]) -> Result<(), SnapshotError> {
     set_snapshot(|s| &s.images, data)
 }
 
-pub(crate) fn push_breadcrumb(data: &[u8]) -> Result<(), SnapshotError> {
+pub(crate) fn push_breadcrumb(data: &[u8]) -> Result<u64, SnapshotError> {
     let state = state().ok_or(SnapshotError::NotInstalled)?;
-    if state.breadcrumbs.push(data) {
-        Ok(())
-    } else {
-        Err(SnapshotError::TooLarge {
-            len: data.len(),
-            max: state.breadcrumbs.slot_capacity(),
-        })
-    }
+    state.breadcrumbs.push(data).ok_or(SnapshotError::TooLarge {
+        len: data.len(),
+        max: state.breadcrumbs.slot_capacity(),
+    })
+}
+
+pub(crate) fn read_breadcrumbs(f: impl FnMut(u64, &[u8])) -> Result<(), SnapshotError> {
+    let state = state().ok_or(SnapshotError::NotInstalled)?;
+    // Not the handler: this thread may allocate.
+    let mut buf = vec![0u8; state.breadcrumbs.slot_capacity()];
+    state.breadcrumbs.for_each(&mut buf, f);
+    Ok(())
+}
+
+pub(crate) fn breadcrumbs_version() -> u64 {
+    state().map_or(0, |state| state.breadcrumbs.version())
+}
+
+pub(crate) fn breadcrumb_capacity() -> Option<(usize, usize)> {
+    let ring = &state()?.breadcrumbs;
+    Some((ring.slot_count(), ring.slot_capacity()))
 }
 
 pub(crate) fn keep_newest_breadcrumbs(n: usize) -> Result<(), SnapshotError> {

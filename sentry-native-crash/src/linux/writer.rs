@@ -216,7 +216,7 @@ pub(super) unsafe fn write_report(
     w.blob(b"scope", &copy[..n]);
     state
         .breadcrumbs
-        .for_each(copy, |crumb| w.blob(b"crumb", crumb));
+        .for_each(copy, |_, crumb| w.blob(b"crumb", crumb));
     let n = state.images.read_into(copy).unwrap_or(0);
     w.blob(b"images", &copy[..n]);
     state.scope.thaw();
