@@ -54,6 +54,13 @@ fn main() {
         return;
     }
     sentry_core::configure_scope(|scope| scope.set_tag("crash.kind", &kind));
+    // Larger than a breadcrumb slot of the crash handler (1 KiB): the report keeps its gist,
+    // the message without the data.
+    sentry_core::add_breadcrumb(
+        Breadcrumb::new("payload received")
+            .category("crash.example")
+            .data("payload", "x".repeat(2000)),
+    );
     sentry_core::add_breadcrumb(
         Breadcrumb::new(format!("about to crash: {kind}")).category("crash.example"),
     );

@@ -139,10 +139,8 @@ fn process_view(process: Option<&Scope>, wait: Option<Duration>) -> Option<Arc<S
 /// ```
 pub fn configure_scope<R>(f: impl FnOnce(&mut Scope) -> R) -> R {
     modify_scope(|scope| {
-        let breadcrumbs_before = scope.breadcrumb_changes();
         let result = f(scope);
-        let breadcrumbs_changed = scope.breadcrumb_changes() != breadcrumbs_before;
-        crate::native::scope_changed(scope, breadcrumbs_changed);
+        crate::native::scope_changed(scope);
         result
     })
 }
@@ -259,10 +257,7 @@ pub fn add_breadcrumb(breadcrumb: Breadcrumb) {
         breadcrumb_log::push(&breadcrumb, max);
         return;
     }
-    modify_scope(|scope| {
-        scope.add_breadcrumb(breadcrumb, max);
-        if !scope.is_live() {
-            crate::native::breadcrumb_added(scope);
-        }
-    });
+    // A layer's own breadcrumbs end with it, and crash reports carry the process's trail
+    // (see `native::snapshot`): the crash handler is not told.
+    modify_scope(|scope| scope.add_breadcrumb(breadcrumb, max));
 }

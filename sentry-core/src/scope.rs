@@ -46,9 +46,6 @@ pub struct Scope {
     log: LogLink,
     /// The scope's own breadcrumbs, after those of `log`.
     breadcrumbs: Arc<VecDeque<Breadcrumb>>,
-    /// Moves whenever the breadcrumbs change, so that the crash handler's copy can tell a
-    /// [`configure_scope`](crate::configure_scope) that changed them from one that did not.
-    breadcrumb_changes: u64,
     /// When each part last changed, by [`Part`]: a process-wide number from
     /// [`next_stamp`], 0 for a part never set. Lets the crash handler's copy serialize again
     /// only the parts that changed, even across different scopes.
@@ -203,7 +200,6 @@ impl Scope {
         if max == 0 {
             return;
         }
-        self.breadcrumb_changes = self.breadcrumb_changes.wrapping_add(1);
         if let LogLink::Live = self.log {
             breadcrumb_log::push(&breadcrumb, max);
             return;
@@ -221,7 +217,6 @@ impl Scope {
 
     /// Removes every breadcrumb (of the process scope: the process's).
     pub fn clear_breadcrumbs(&mut self) {
-        self.breadcrumb_changes = self.breadcrumb_changes.wrapping_add(1);
         self.breadcrumbs = Arc::default();
         match self.log {
             LogLink::Live => breadcrumb_log::clear(),
@@ -233,10 +228,8 @@ impl Scope {
     /// Forgets everything set on this scope.
     pub fn clear(&mut self) {
         self.clear_breadcrumbs();
-        let changes = self.breadcrumb_changes;
         let log = std::mem::take(&mut self.log);
         *self = Scope::default();
-        self.breadcrumb_changes = changes;
         if let LogLink::Live = log {
             self.log = LogLink::Live;
         }
@@ -248,12 +241,6 @@ impl Scope {
             log: LogLink::Live,
             ..Scope::default()
         }
-    }
-
-    /// Whether this is the process scope, whose breadcrumbs are the process's log.
-    #[cfg_attr(not(native_crash), allow(dead_code))]
-    pub(crate) fn is_live(&self) -> bool {
-        matches!(self.log, LogLink::Live)
     }
 
     /// This scope as it is now, for an event or a layer: the process scope's breadcrumbs
@@ -273,12 +260,6 @@ impl Scope {
         self.linked_breadcrumbs(&mut all);
         all.extend(self.breadcrumbs.iter().cloned());
         all
-    }
-
-    /// The newest of the scope's own breadcrumbs (not of the log it links to).
-    #[cfg_attr(not(native_crash), allow(dead_code))]
-    pub(crate) fn newest_own_breadcrumb(&self) -> Option<&Breadcrumb> {
-        self.breadcrumbs.back()
     }
 
     /// Appends the breadcrumbs of the log this scope links to.
@@ -329,11 +310,6 @@ impl Scope {
     #[cfg_attr(not(native_crash), allow(dead_code))]
     pub(crate) fn stamp(&self, part: Part) -> u64 {
         self.stamps[part as usize]
-    }
-
-    /// A number that moves whenever the breadcrumbs change (compared, never interpreted).
-    pub(crate) fn breadcrumb_changes(&self) -> u64 {
-        self.breadcrumb_changes
     }
 
     /// Merges the scope into an event. What the event set itself wins over the scope,
@@ -433,22 +409,6 @@ mod tests {
         assert_eq!(snapshot.tags()["a"], "1");
         assert_eq!(snapshot.breadcrumbs().len(), 1);
         assert_eq!(scope.breadcrumbs().len(), 2);
-    }
-
-    #[test]
-    fn breadcrumb_changes_move_with_every_change_of_the_breadcrumbs_only() {
-        let mut scope = Scope::default();
-        let start = scope.breadcrumb_changes();
-        scope.set_tag("a", 1);
-        assert_eq!(scope.breadcrumb_changes(), start);
-        scope.add_breadcrumb(Breadcrumb::new("one"), 10);
-        let added = scope.breadcrumb_changes();
-        assert_ne!(added, start);
-        scope.clear_breadcrumbs();
-        assert_ne!(scope.breadcrumb_changes(), added);
-        let cleared = scope.breadcrumb_changes();
-        scope.clear();
-        assert_ne!(scope.breadcrumb_changes(), cleared);
     }
 
     #[test]

@@ -264,6 +264,12 @@ fn check_event(kind: &str, event: &Value, signal: i32, name: &str) {
         format!("about to crash: {kind}"),
         "{kind}: the breadcrumb set just before the crash"
     );
+    let large = &crumbs[crumbs.len() - 2];
+    assert_eq!(large["message"], "payload received", "{kind}");
+    assert!(
+        large.get("data").is_none(),
+        "{kind}: a breadcrumb over a slot keeps its gist, without data: {large}"
+    );
     assert_eq!(event["tags"]["crash.kind"], kind);
     assert!(
         event["release"]

@@ -4,61 +4,50 @@
 //! one for every request, query or log line. Kept inside the process [`Scope`], each one
 //! would take the scope's write lock and copy-on-write both the scope and its breadcrumb
 //! list (a shared pointer's atomic check each), then copy the breadcrumb again for the crash
-//! handler. Here it is encoded once, into a reused buffer, under one lock of its own, and
-//! that same record is what the crash handler gets.
+//! handler. Here it is encoded once, into a reused buffer, and copied once: into the crash
+//! handler's ring of breadcrumb slots when the handler runs and the ring has room for
+//! `max_breadcrumbs` ([`in_ring`]), else into a log under a lock of its own ([`locked`]),
+//! which then gives the handler the same record.
 //!
 //! Events need the breadcrumbs as they were when captured, so a capture takes a
-//! [`Records`] copy of the log (one allocation; reused while nothing was added) and the
-//! worker decodes it. The process scope links to the live log (its breadcrumbs *are* the
+//! [`Records`] copy of the breadcrumbs (one allocation; reused while nothing was added) and
+//! the worker decodes it. The process scope links to the live log (its breadcrumbs *are* the
 //! log); a scope pushed with [`with_scope`](crate::with_scope) starts from such a copy and
 //! keeps its own breadcrumbs after it, which end with the scope.
 //!
 //! [`Scope`]: crate::scope::Scope
 
+mod in_ring;
+mod locked;
 pub(crate) mod record;
 
-use std::collections::VecDeque;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::time::Duration;
-
-use parking_lot::Mutex;
 
 use crate::protocol::Breadcrumb;
 
-struct Log {
-    /// Oldest first. Evicted records' buffers are reused for new ones.
-    records: VecDeque<Vec<u8>>,
-}
+/// Whether the breadcrumbs live in the crash handler's ring ([`in_ring`]) rather than in
+/// the [`locked`] log. Changed only by [`use_handler_ring`], at init.
+static IN_RING: AtomicBool = AtomicBool::new(false);
+/// How many of the ring's breadcrumbs events get while [`IN_RING`].
+static RING_MAX: AtomicUsize = AtomicUsize::new(0);
 
-static LOG: Mutex<Log> = Mutex::new(Log {
-    records: VecDeque::new(),
-});
-
-/// Moves on every change of the log (written under its lock), so that a copy can tell
-/// whether it is still current without taking the lock.
+/// Moves on every change of the [`locked`] log (written under its lock) and on every switch
+/// between the two places; with the ring's own version, tells a copy whether it is still
+/// current without taking a lock.
 static GENERATION: AtomicU64 = AtomicU64::new(0);
 
 /// Appends `crumb`, dropping the oldest so that at most `max` (at least 1) are kept.
 pub(crate) fn push(crumb: &Breadcrumb, max: usize) {
-    let mut log = LOG.lock();
-    while log.records.len() > max {
-        log.records.pop_front();
+    if IN_RING.load(Ordering::Relaxed) && in_ring::push(crumb) {
+        return;
     }
-    let mut slot = if log.records.len() == max {
-        log.records.pop_front().unwrap_or_default()
-    } else {
-        Vec::new()
-    };
-    record::encode(crumb, usize::MAX, &mut slot);
-    // Under the lock, so that the handler's ring holds them in the log's order.
-    crate::native::breadcrumb_record_added(&slot, crumb);
-    log.records.push_back(slot);
-    bump_generation();
+    locked::push(crumb, max);
 }
 
 /// Moves [`GENERATION`]: a load and a store, not a read-modify-write, since every writer
-/// holds the log's lock.
+/// holds the locked log's lock.
 fn bump_generation() {
     let next = GENERATION.load(Ordering::Relaxed).wrapping_add(1);
     GENERATION.store(next, Ordering::Release);
@@ -66,44 +55,67 @@ fn bump_generation() {
 
 /// Removes every breadcrumb.
 pub(crate) fn clear() {
-    let mut log = LOG.lock();
+    // Under the log's lock, so that a switch of place cannot interleave.
+    let mut log = locked::lock();
     log.records.clear();
+    in_ring::clear_large();
     crate::native::breadcrumbs_cleared();
     bump_generation();
 }
 
-/// A number that moves whenever the log changes.
-pub(crate) fn generation() -> u64 {
-    GENERATION.load(Ordering::Acquire)
+/// Keeps the breadcrumbs in the crash handler's ring from now on if it runs and has room
+/// for `max`, else in the locked log; moves those kept so far to the new place. Called at
+/// init, after the handler was installed.
+///
+/// A breadcrumb added by another thread while the place changes may miss the copy (it is
+/// still in the crash handler's ring).
+#[cfg_attr(not(native_crash), allow(dead_code))]
+pub(crate) fn use_handler_ring(max: usize) {
+    let ring_fits = crate::native::ring_capacity().is_some_and(|(slots, _)| max <= slots);
+    let mut log = locked::lock();
+    let was_in_ring = IN_RING.load(Ordering::Relaxed);
+    RING_MAX.store(max, Ordering::Relaxed);
+    match (was_in_ring, ring_fits) {
+        (false, true) => {
+            // The ring mirrored the log: start it again from the log's records, large ones
+            // whole this time.
+            crate::native::breadcrumbs_cleared();
+            for record in log.records.drain(..) {
+                in_ring::push_encoded(&record, || record::decode(&record).unwrap_or_default());
+            }
+            IN_RING.store(true, Ordering::Relaxed);
+        }
+        (true, false) => {
+            let records = in_ring::snapshot(max);
+            log.records = records.iter().map(<[u8]>::to_vec).collect();
+            in_ring::clear_large();
+            IN_RING.store(false, Ordering::Relaxed);
+        }
+        _ => {}
+    }
+    bump_generation();
 }
 
-/// A copy of the log as it is now, with the [`generation`] it was taken at.
+/// A number that moves whenever the breadcrumbs change.
+pub(crate) fn generation() -> u64 {
+    GENERATION
+        .load(Ordering::Acquire)
+        .wrapping_add(crate::native::ring_version())
+}
+
+/// A copy of the breadcrumbs as they are now, with the [`generation`] it was taken at.
 pub(crate) fn snapshot() -> (u64, Records) {
     snapshot_within(None).unwrap_or_default()
 }
 
-/// [`snapshot`], waiting at most `wait` for the log's lock when given (`None` past it).
+/// [`snapshot`], waiting at most `wait` for a lock when given (`None` past it).
 pub(crate) fn snapshot_within(wait: Option<Duration>) -> Option<(u64, Records)> {
-    let log = match wait {
-        Some(wait) => LOG.try_lock_for(wait)?,
-        None => LOG.lock(),
-    };
-    let generation = GENERATION.load(Ordering::Relaxed);
-    if log.records.is_empty() {
-        return Some((generation, Records::default()));
-    }
-    let len = log.records.iter().map(|r| 4 + r.len()).sum();
-    let mut bytes = Vec::with_capacity(len);
-    for record in &log.records {
-        bytes.extend_from_slice(&(record.len() as u32).to_le_bytes());
-        bytes.extend_from_slice(record);
-    }
-    let count = log.records.len();
-    drop(log);
-    let records = Records {
-        bytes: Arc::from(bytes),
-        skip: 0,
-        count,
+    // Loaded before the copy: a change during the copy makes the copy look outdated.
+    let generation = generation();
+    let records = if IN_RING.load(Ordering::Acquire) {
+        in_ring::snapshot(RING_MAX.load(Ordering::Relaxed))
+    } else {
+        locked::snapshot_within(wait)?
     };
     Some((generation, records))
 }
@@ -119,7 +131,41 @@ pub(crate) struct Records {
     count: usize,
 }
 
+/// Assembles a [`Records`] one record at a time.
+pub(crate) struct RecordsBuilder {
+    bytes: Vec<u8>,
+    count: usize,
+}
+
+impl RecordsBuilder {
+    pub(crate) fn push(&mut self, record: &[u8]) {
+        self.bytes
+            .extend_from_slice(&(record.len() as u32).to_le_bytes());
+        self.bytes.extend_from_slice(record);
+        self.count += 1;
+    }
+
+    pub(crate) fn build(self) -> Records {
+        if self.count == 0 {
+            return Records::default();
+        }
+        Records {
+            bytes: Arc::from(self.bytes),
+            skip: 0,
+            count: self.count,
+        }
+    }
+}
+
 impl Records {
+    /// Starts a copy of `len` bytes: for each record, 4 and its length.
+    pub(crate) fn builder(len: usize) -> RecordsBuilder {
+        RecordsBuilder {
+            bytes: Vec::with_capacity(len),
+            count: 0,
+        }
+    }
+
     /// How many breadcrumbs.
     pub(crate) fn len(&self) -> usize {
         self.count - self.skip
@@ -130,8 +176,8 @@ impl Records {
         self.skip = (self.skip + n).min(self.count);
     }
 
-    /// The breadcrumbs, decoded; a damaged record (which the SDK never writes) is left out.
-    pub(crate) fn decode(&self) -> impl Iterator<Item = Breadcrumb> + '_ {
+    /// The encoded records, oldest first.
+    pub(crate) fn iter(&self) -> impl Iterator<Item = &[u8]> + '_ {
         let mut rest: &[u8] = &self.bytes;
         std::iter::from_fn(move || {
             let len = u32::from_le_bytes(rest.get(..4)?.try_into().ok()?) as usize;
@@ -140,7 +186,11 @@ impl Records {
             Some(record)
         })
         .skip(self.skip)
-        .filter_map(record::decode)
+    }
+
+    /// The breadcrumbs, decoded; a damaged record (which the SDK never writes) is left out.
+    pub(crate) fn decode(&self) -> impl Iterator<Item = Breadcrumb> + '_ {
+        self.iter().filter_map(record::decode)
     }
 }
 

@@ -8,7 +8,7 @@ use std::sync::{Arc, OnceLock};
 use parking_lot::Mutex;
 use sentry_native_crash as handler;
 
-use super::snapshot::{self, Handler, SnapshotWriter};
+use super::snapshot::{Handler, SnapshotWriter};
 use crate::debug::{sdk_debug, sdk_warn};
 use crate::images::ImageList;
 use crate::options::ClientOptions;
@@ -93,69 +93,78 @@ pub(crate) fn setup(options: &ClientOptions) -> Option<Outbox> {
         Some(options.effective_environment().into_owned()),
     ));
     ACTIVE.store(true, Ordering::Release);
+    crate::breadcrumb_log::use_handler_ring(options.max_breadcrumbs);
     push_images(&crate::images::loaded_images());
-    scope_changed(&crate::hub::current_scope(), true);
+    scope_changed(&crate::hub::current_scope());
     Some(outbox)
 }
 
-/// Brings the handler's copy of the scope up to date after a change: the head always, the
-/// breadcrumbs only when they changed. A no-op (one atomic load) until the handler is
-/// installed.
+/// Brings the handler's copy of the scope head up to date after a change. A no-op (one
+/// atomic load) until the handler is installed.
 #[inline]
-pub(crate) fn scope_changed(scope: &Scope, breadcrumbs_changed: bool) {
+pub(crate) fn scope_changed(scope: &Scope) {
     if ACTIVE.load(Ordering::Acquire) {
-        push_scope(scope, breadcrumbs_changed);
+        push_scope(scope);
     }
 }
 
 #[inline(never)]
-fn push_scope(scope: &Scope, breadcrumbs_changed: bool) {
+fn push_scope(scope: &Scope) {
     let mut guard = WRITER.lock();
-    let Some(writer) = guard.as_mut() else { return };
-    writer.update_head(scope, &mut Installed);
-    // The process scope's breadcrumbs are the breadcrumb log, which keeps the handler's ring
-    // current itself; a layer's are given whole when they changed.
-    if breadcrumbs_changed && !scope.is_live() {
-        with_buffer(|buf| {
-            snapshot::replace_breadcrumbs(scope, MAX_BREADCRUMB_BYTES, buf, &mut Installed);
-        });
+    if let Some(writer) = guard.as_mut() {
+        writer.update_head(scope, &mut Installed);
     }
 }
 
-/// Gives the handler the breadcrumb just added to the layer `scope` (its newest own). A no-op
-/// (one atomic load) until the handler is installed.
-#[inline]
-pub(crate) fn breadcrumb_added(scope: &Scope) {
-    if ACTIVE.load(Ordering::Acquire)
-        && let Some(newest) = scope.newest_own_breadcrumb()
-    {
-        with_buffer(|buf| {
-            snapshot::push_breadcrumb(newest, MAX_BREADCRUMB_BYTES, buf, &mut Installed);
-        });
-    }
-}
-
-/// Gives the handler a record just added to the breadcrumb log (encoded as the handler keeps
-/// them), or the gist of `crumb` when the record is larger than a slot. A no-op (one atomic
-/// load) until the handler is installed.
+/// Gives the handler a record just added to the locked breadcrumb log (encoded as the
+/// handler keeps them), or the gist of `crumb` when the record is larger than a slot. A
+/// no-op (one atomic load) until the handler is installed.
 #[inline]
 pub(crate) fn breadcrumb_record_added(record: &[u8], crumb: &Breadcrumb) {
     if !ACTIVE.load(Ordering::Acquire) {
         return;
     }
     if record.len() <= MAX_BREADCRUMB_BYTES {
-        Installed.push_breadcrumb(record);
+        let _ = handler::push_breadcrumb(record);
     } else {
         with_buffer(|buf| {
-            snapshot::push_breadcrumb(crumb, MAX_BREADCRUMB_BYTES, buf, &mut Installed);
+            crate::breadcrumb_log::record::encode(crumb, MAX_BREADCRUMB_BYTES, buf);
+            let _ = handler::push_breadcrumb(buf);
         });
     }
+}
+
+/// The handler's ring of breadcrumbs, which the breadcrumb log may keep its breadcrumbs in
+/// (see `breadcrumb_log::in_ring`): how many it holds and how large each may be, once the
+/// handler runs.
+pub(crate) fn ring_capacity() -> Option<(usize, usize)> {
+    if !ACTIVE.load(Ordering::Acquire) {
+        return None;
+    }
+    handler::breadcrumb_capacity()
+}
+
+/// Appends a record to the ring; its number, or `None` when it does not fit.
+#[inline]
+pub(crate) fn ring_push(record: &[u8]) -> Option<u64> {
+    handler::push_breadcrumb(record).ok()
+}
+
+/// Calls `f` with the number and record of each breadcrumb in the ring, oldest first.
+pub(crate) fn ring_read(f: impl FnMut(u64, &[u8])) {
+    let _ = handler::read_breadcrumbs(f);
+}
+
+/// Moves whenever the ring's breadcrumbs change; 0 without the handler.
+#[inline]
+pub(crate) fn ring_version() -> u64 {
+    handler::breadcrumbs_version()
 }
 
 /// The breadcrumb log was cleared: so are the handler's breadcrumbs.
 pub(crate) fn breadcrumbs_cleared() {
     if ACTIVE.load(Ordering::Acquire) {
-        Installed.keep_newest_breadcrumbs(0);
+        let _ = handler::keep_newest_breadcrumbs(0);
     }
 }
 
@@ -182,14 +191,6 @@ struct Installed;
 impl Handler for Installed {
     fn set_scope(&mut self, head: &[u8]) -> bool {
         handler::set_scope(head).is_ok()
-    }
-
-    fn push_breadcrumb(&mut self, crumb: &[u8]) -> bool {
-        handler::push_breadcrumb(crumb).is_ok()
-    }
-
-    fn keep_newest_breadcrumbs(&mut self, n: usize) {
-        let _ = handler::keep_newest_breadcrumbs(n);
     }
 }
 

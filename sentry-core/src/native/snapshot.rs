@@ -9,18 +9,16 @@
 //!   [`configure_scope`](crate::configure_scope) serializes again only the parts it changed
 //!   (one tag's change costs serializing the tags), and one that changed nothing costs
 //!   nothing;
-//! * the breadcrumbs, each encoded once when it is added ([`record`](crate::breadcrumb_log::record))
-//!   and given to the handler's ring of breadcrumb slots (`push_breadcrumb`), which copies
-//!   only that one. A `configure_scope` that changed the breadcrumbs themselves (cleared
-//!   them, say) gives the ring the scope's whole list again.
+//! * the breadcrumbs: the process's, each encoded once when it is added
+//!   ([`record`](crate::breadcrumb_log::record)) and kept in the handler's ring of
+//!   breadcrumb slots (`push_breadcrumb`), which copies only that one (see
+//!   [`breadcrumb_log`](crate::breadcrumb_log)). [`add_breadcrumb`](crate::add_breadcrumb)
+//!   therefore costs encoding one breadcrumb and copying it, however many are kept.
 //!
-//! [`add_breadcrumb`](crate::add_breadcrumb) therefore costs encoding one breadcrumb and
-//! copying it, however many are kept.
-//!
-//! The ring follows the breadcrumbs as they are added, from whichever scope: those added in
-//! a [`with_scope`](crate::with_scope) layer stay in it after the layer is gone. A native
-//! crash can happen on any thread, and the handler cannot tell which layers that thread had,
-//! so a report carries the process's latest trail.
+//! A report carries the process's trail, not a [`with_scope`](crate::with_scope) layer's
+//! own breadcrumbs: a native crash can happen on any thread, the handler cannot tell which
+//! layers that thread had, and a layer's breadcrumbs end with it. A report is what an event
+//! captured outside any layer at the moment of the crash would carry.
 //!
 //! In a report, the head is the scope blob and the breadcrumbs follow as their own blobs;
 //! [`ScopeSnapshot`] reads the head (which may also carry `breadcrumbs` itself).
@@ -29,7 +27,6 @@ use std::collections::BTreeMap;
 
 use serde::Deserialize;
 
-use crate::breadcrumb_log::record as crumb_record;
 use crate::protocol::{Breadcrumb, Contexts, Level, Map, Request, User};
 use crate::scope::{Part, Scope, ScopeParts};
 
@@ -54,10 +51,6 @@ pub(crate) struct ScopeSnapshot {
 pub(crate) trait Handler {
     /// Replaces the head; false when it is too large (the previous one stays).
     fn set_scope(&mut self, head: &[u8]) -> bool;
-    /// Adds a breadcrumb after the others; false when it is too large.
-    fn push_breadcrumb(&mut self, crumb: &[u8]) -> bool;
-    /// Keeps only the newest `n` breadcrumbs.
-    fn keep_newest_breadcrumbs(&mut self, n: usize);
 }
 
 /// Keeps the handler's copy of the scope head in line with the scope.
@@ -174,45 +167,14 @@ fn push_member(out: &mut Vec<u8>, key: &str, value: &impl serde::Serialize) {
     }
 }
 
-/// Gives the handler one more breadcrumb, encoded through `buf`.
-pub(crate) fn push_breadcrumb(
-    crumb: &Breadcrumb,
-    max_bytes: usize,
-    buf: &mut Vec<u8>,
-    handler: &mut impl Handler,
-) {
-    crumb_record::encode(crumb, max_bytes, buf);
-    handler.push_breadcrumb(buf);
-}
-
-/// Gives the handler the scope's breadcrumbs in place of all it had.
-pub(crate) fn replace_breadcrumbs(
-    scope: &Scope,
-    max_bytes: usize,
-    buf: &mut Vec<u8>,
-    handler: &mut impl Handler,
-) {
-    handler.keep_newest_breadcrumbs(0);
-    for crumb in &scope.breadcrumbs() {
-        push_breadcrumb(crumb, max_bytes, buf, handler);
-    }
-}
-
 #[cfg(test)]
 mod tests {
-    use std::collections::VecDeque;
-
     use super::*;
 
-    /// Behaves like the crash handler's slots.
+    /// Behaves like the crash handler's scope slot.
     struct Fake {
         head: Vec<u8>,
         max_head: usize,
-        ring: VecDeque<Vec<u8>>,
-        slots: usize,
-        max_crumb: usize,
-        visible: usize,
-        pushes: usize,
         heads: usize,
     }
 
@@ -221,26 +183,13 @@ mod tests {
             Fake {
                 head: Vec::new(),
                 max_head: 64 * 1024,
-                ring: VecDeque::new(),
-                slots: 100,
-                max_crumb: 1024,
-                visible: 0,
-                pushes: 0,
                 heads: 0,
             }
         }
 
-        /// What a report would hold: the head with the visible breadcrumbs.
+        /// What a report would hold.
         fn report(&self) -> ScopeSnapshot {
-            let mut scope: ScopeSnapshot = serde_json::from_slice(&self.head).unwrap();
-            let skip = self.ring.len() - self.visible;
-            scope.breadcrumbs = self
-                .ring
-                .iter()
-                .skip(skip)
-                .map(|c| crumb_record::decode(c).unwrap())
-                .collect();
-            scope
+            serde_json::from_slice(&self.head).unwrap()
         }
     }
 
@@ -253,45 +202,16 @@ mod tests {
             self.heads += 1;
             true
         }
-        fn push_breadcrumb(&mut self, crumb: &[u8]) -> bool {
-            if crumb.len() > self.max_crumb {
-                return false;
-            }
-            self.pushes += 1;
-            if self.ring.len() == self.slots {
-                self.ring.pop_front();
-            }
-            self.ring.push_back(crumb.to_vec());
-            self.visible = (self.visible + 1).min(self.slots);
-            true
-        }
-        fn keep_newest_breadcrumbs(&mut self, n: usize) {
-            self.visible = self.visible.min(n);
-        }
-    }
-
-    fn messages(snapshot: &ScopeSnapshot) -> Vec<&str> {
-        snapshot
-            .breadcrumbs
-            .iter()
-            .map(|b| b.message.as_deref().unwrap_or(""))
-            .collect()
-    }
-
-    fn sync(w: &mut SnapshotWriter, scope: &Scope, fake: &mut Fake) {
-        w.update_head(scope, fake);
-        let max = fake.max_crumb;
-        replace_breadcrumbs(scope, max, &mut Vec::new(), fake);
     }
 
     #[test]
     fn empty_scope_and_release() {
         let mut fake = Fake::new();
         let mut w = SnapshotWriter::new(None, None);
-        sync(&mut w, &Scope::default(), &mut fake);
+        w.update_head(&Scope::default(), &mut fake);
         assert_eq!(fake.head, b"{}");
         let mut w = SnapshotWriter::new(Some("app@1".into()), Some("prod".into()));
-        sync(&mut w, &Scope::default(), &mut fake);
+        w.update_head(&Scope::default(), &mut fake);
         let s = fake.report();
         assert_eq!(s.release.as_deref(), Some("app@1"));
         assert_eq!(s.environment.as_deref(), Some("prod"));
@@ -310,10 +230,9 @@ mod tests {
         scope.set_fingerprint(Some(&["a", "b"]));
         scope.set_transaction(Some("job"));
         scope.set_context("gpu", Map::new());
-        scope.add_breadcrumb(Breadcrumb::new("one").category("c"), 10);
         let mut fake = Fake::new();
         let mut w = SnapshotWriter::new(Some("r".into()), None);
-        sync(&mut w, &scope, &mut fake);
+        w.update_head(&scope, &mut fake);
         let s = fake.report();
         assert_eq!(s.tags["kind"], "segfault");
         assert_eq!(s.extra["n"], 3);
@@ -322,7 +241,6 @@ mod tests {
         assert_eq!(s.fingerprint.unwrap(), ["a", "b"]);
         assert_eq!(s.transaction.as_deref(), Some("job"));
         assert_eq!(s.contexts["gpu"]["type"], "gpu");
-        assert_eq!(s.breadcrumbs[0].category.as_deref(), Some("c"));
         assert_eq!(s.release.as_deref(), Some("r"));
     }
 
@@ -369,53 +287,16 @@ mod tests {
     }
 
     #[test]
-    fn pushed_breadcrumbs_follow_the_scope_and_a_replacement_starts_over() {
-        let mut scope = Scope::default();
-        let mut fake = Fake {
-            slots: 10,
-            ..Fake::new()
-        };
-        let mut buf = Vec::new();
-        for i in 0..25 {
-            scope.add_breadcrumb(Breadcrumb::new(format!("crumb {i}")), 10);
-            let newest = scope.newest_own_breadcrumb().unwrap();
-            push_breadcrumb(newest, 1024, &mut buf, &mut fake);
-        }
-        assert_eq!(fake.pushes, 25, "one push per breadcrumb");
-        let want: Vec<String> = (15..25).map(|i| format!("crumb {i}")).collect();
-        let mut w = SnapshotWriter::new(None, None);
-        w.update_head(&scope, &mut fake);
-        assert_eq!(messages(&fake.report()), want, "the newest 10");
-
-        scope.clear_breadcrumbs();
-        replace_breadcrumbs(&scope, 1024, &mut buf, &mut fake);
-        assert!(fake.report().breadcrumbs.is_empty());
-        scope.add_breadcrumb(Breadcrumb::new("after clear"), 10);
-        scope.add_breadcrumb(Breadcrumb::new("and one more"), 10);
-        replace_breadcrumbs(&scope, 1024, &mut buf, &mut fake);
-        assert_eq!(messages(&fake.report()), ["after clear", "and one more"]);
-    }
-
-    #[test]
-    fn oversized_parts_shrink_instead_of_disappearing() {
+    fn a_head_over_the_capacity_keeps_release_and_environment() {
         let mut fake = Fake {
             max_head: 200,
-            max_crumb: crumb_record::GIST_MAX,
             ..Fake::new()
         };
         let mut scope = Scope::default();
         scope.set_tag("small", "yes");
-        scope.add_breadcrumb(
-            Breadcrumb::new("m".repeat(1000)).data("big", "d".repeat(1000)),
-            10,
-        );
         let mut w = SnapshotWriter::new(Some("r".into()), None);
-        sync(&mut w, &scope, &mut fake);
-        let s = fake.report();
-        assert_eq!(s.tags["small"], "yes");
-        assert_eq!(s.breadcrumbs[0].message.as_ref().unwrap().len(), 256);
-        assert!(s.breadcrumbs[0].data.is_empty());
-        // A head over the capacity: release and environment only.
+        w.update_head(&scope, &mut fake);
+        assert_eq!(fake.report().tags["small"], "yes");
         scope.set_extra("big", "y".repeat(5000));
         w.update_head(&scope, &mut fake);
         let s = fake.report();
