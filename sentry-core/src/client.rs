@@ -75,14 +75,19 @@ pub struct Client {
     worker: Worker,
 }
 
+/// The contexts (os, device, runtime, app) and server name every event gets.
+struct HostDefaults {
+    contexts: Contexts,
+    server_name: Option<String>,
+}
+
 /// The part of the client the worker runs: everything after the hand-off.
 pub(crate) struct Processor {
     options: ClientOptions,
     in_app: InAppRules,
     dsn: Option<Dsn>,
-    start_time: SystemTime,
-    contexts: OnceLock<Contexts>,
-    server_name: Option<String>,
+    /// Gathered by the worker when it starts, not by `init` on the caller's thread.
+    host: OnceLock<HostDefaults>,
     drops: DropCounters,
     sender: Mutex<Sender>,
     noise: Noise,
@@ -111,10 +116,6 @@ impl Client {
         database: Option<PathBuf>,
         crash_run: Option<Outbox>,
     ) -> std::io::Result<Client> {
-        let server_name = match &options.server_name {
-            Some(name) => Some(name.to_string()),
-            None => crate::contexts::server_name(),
-        };
         let in_app = InAppRules {
             include: options.in_app_include.clone(),
             exclude: options.in_app_exclude.clone(),
@@ -130,9 +131,7 @@ impl Client {
         let processor = Processor {
             in_app,
             dsn,
-            start_time: crate::contexts::process_start_time(),
-            contexts: OnceLock::new(),
-            server_name,
+            host: OnceLock::new(),
             drops: DropCounters::default(),
             sender: Mutex::new(Sender::new(
                 transport,
@@ -465,12 +464,12 @@ impl Processor {
             event.environment = Some(options.effective_environment().into_owned());
         }
         if event.server_name.is_none() {
-            event.server_name = self.server_name.clone();
+            event.server_name = self.host().server_name.clone();
         }
         if event.sdk.is_none() {
             event.sdk = Some(sdk_info());
         }
-        for (key, context) in self.default_contexts() {
+        for (key, context) in &self.host().contexts {
             event
                 .contexts
                 .entry(key.clone())
@@ -478,10 +477,15 @@ impl Processor {
         }
     }
 
-    /// The contexts every event gets (os, device, runtime, app), gathered once.
-    fn default_contexts(&self) -> &Contexts {
-        self.contexts
-            .get_or_init(|| crate::contexts::default_contexts(self.start_time))
+    /// What every event gets from the machine, gathered once.
+    fn host(&self) -> &HostDefaults {
+        self.host.get_or_init(|| HostDefaults {
+            contexts: crate::contexts::default_contexts(crate::contexts::process_start_time()),
+            server_name: match &self.options.server_name {
+                Some(name) => Some(name.to_string()),
+                None => crate::contexts::server_name(),
+            },
+        })
     }
 
     fn attach_trace(&self, event: &mut Event, backtrace: &CapturedBacktrace, target: TraceTarget) {
@@ -590,8 +594,9 @@ impl Processor {
     /// due, the outbox. Returns when to come back.
     fn tick(&self) -> Option<Duration> {
         // Gathered here at start (files under /etc, /proc and /sys: milliseconds) rather
-        // than by the first event, which may be a panic whose thread waits for it.
-        self.default_contexts();
+        // than by `init` on the application's thread or by the first event, which may be a
+        // panic whose thread waits for it.
+        self.host();
         let parked = self.release_parked(false);
         self.send_client_report(false);
         let report = self.reports.next_due(&self.drops);
