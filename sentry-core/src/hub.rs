@@ -231,11 +231,36 @@ impl Drop for ScopeGuard {
 ///
 /// sentry_core::add_breadcrumb(Breadcrumb::new("cache miss").category("cache"));
 /// ```
+// Inline, so that the usual case (no `before_breadcrumb`, no layer) hands the breadcrumb
+// built in the caller's frame to the log by reference instead of moving it here first.
+#[inline]
 pub fn add_breadcrumb(breadcrumb: Breadcrumb) {
     let max = MAX_BREADCRUMBS.load(Ordering::Relaxed);
     if max == 0 {
         return;
     }
+    if !BEFORE_BREADCRUMB.load(Ordering::Relaxed) && !layered() {
+        // No layer on this thread: the process's log, with no scope lock and no copy of the
+        // scope (see `breadcrumb_log`).
+        breadcrumb_log::push(&breadcrumb, max);
+        return;
+    }
+    add_breadcrumb_slowly(breadcrumb, max);
+}
+
+/// Whether a layer is pushed on this thread. Not while `configure_scope` of a layer holds
+/// the layers borrowed: a breadcrumb added from there goes to the process's log rather than
+/// panicking.
+#[inline]
+fn layered() -> bool {
+    LAYERS
+        .try_with(|layers| layers.try_borrow().is_ok_and(|l| !l.is_empty()))
+        .unwrap_or(false)
+}
+
+/// [`add_breadcrumb`] with `before_breadcrumb` or a layer.
+#[inline(never)]
+fn add_breadcrumb_slowly(breadcrumb: Breadcrumb, max: usize) {
     let breadcrumb = if BEFORE_BREADCRUMB.load(Ordering::Relaxed) {
         // The callback is user code: it runs without any lock held.
         let Some(client) = client() else { return };
@@ -246,14 +271,7 @@ pub fn add_breadcrumb(breadcrumb: Breadcrumb) {
     } else {
         breadcrumb
     };
-    // Without a layer on this thread, the breadcrumb goes to the process's log: no scope
-    // lock, no copy of the scope (see `breadcrumb_log`). So does one added from inside a
-    // `configure_scope` of a layer, which holds the layers borrowed: the log rather than a
-    // panic.
-    let layered = LAYERS
-        .try_with(|layers| layers.try_borrow().is_ok_and(|l| !l.is_empty()))
-        .unwrap_or(false);
-    if !layered {
+    if !layered() {
         breadcrumb_log::push(&breadcrumb, max);
         return;
     }
