@@ -86,6 +86,36 @@ fn reference(c: &mut Criterion) {
     group.finish();
 }
 
+/// A reference, not a target: `configure_scope` + `set_tag` giving the tag a different value
+/// on every call. The workload sets the same value every time, which our `set_tag` finds
+/// unchanged and skips; this row shows the cost when the value does change.
+fn reference_changing_tag(c: &mut Criterion) {
+    let database = tempdir("reference-tag");
+    let mut group = c.benchmark_group("reference_set_tag_changing_value");
+    group
+        .warm_up_time(Duration::from_millis(500))
+        .measurement_time(Duration::from_secs(2))
+        .sample_size(30);
+    const VALUES: [&str; 2] = ["upload", "download"];
+    for sdk in Sdk::ALL {
+        let session = Session::start(sdk, Workload::ConfigureScopeSetTag, &database);
+        let mut i = 0usize;
+        group.bench_function(sdk.name(), |b| {
+            b.iter(|| {
+                i += 1;
+                let value = VALUES[i % 2];
+                match sdk {
+                    Sdk::Ours => sentry_core::configure_scope(|s| s.set_tag("request_kind", value)),
+                    Sdk::Official => sentry::configure_scope(|s| s.set_tag("request_kind", value)),
+                }
+            })
+        });
+        session.flush();
+        drop(session);
+    }
+    group.finish();
+}
+
 fn tempdir(name: &str) -> std::path::PathBuf {
     let dir = sentry_benches::results::dir().join("tmp").join(name);
     let _ = std::fs::remove_dir_all(&dir);
@@ -96,6 +126,11 @@ fn tempdir(name: &str) -> std::path::PathBuf {
 mod group {
     // criterion_group! defines an undocumented public function.
     #![allow(missing_docs)]
-    super::criterion_group!(benches, super::inprocess, super::reference);
+    super::criterion_group!(
+        benches,
+        super::inprocess,
+        super::reference,
+        super::reference_changing_tag
+    );
 }
 criterion_main!(group::benches);

@@ -147,9 +147,17 @@ impl Scope {
     }
 
     /// Sets a tag: a short, indexed key/value pair.
+    ///
+    /// Setting a tag to the value it already has changes nothing: no copy of the tags for
+    /// events captured since, and nothing for the crash handler to serialize again. A
+    /// service that sets the same tags on every request pays only the comparison.
     pub fn set_tag(&mut self, key: impl Into<String>, value: impl ToString) {
+        let (key, value) = (key.into(), value.to_string());
+        if self.tags.get(&key) == Some(&value) {
+            return;
+        }
         self.touch(Part::Tags);
-        Arc::make_mut(&mut self.tags).insert(key.into(), value.to_string());
+        Arc::make_mut(&mut self.tags).insert(key, value);
     }
 
     /// Removes a tag.
@@ -409,6 +417,24 @@ mod tests {
         assert_eq!(snapshot.tags()["a"], "1");
         assert_eq!(snapshot.breadcrumbs().len(), 1);
         assert_eq!(scope.breadcrumbs().len(), 2);
+    }
+
+    #[test]
+    fn setting_a_tag_to_its_value_changes_nothing() {
+        let mut scope = Scope::default();
+        scope.set_tag("kind", "upload");
+        let stamp = scope.stamp(Part::Tags);
+        let copy = scope.clone();
+        scope.set_tag("kind", "upload");
+        assert_eq!(scope.stamp(Part::Tags), stamp, "nothing to serialize again");
+        assert!(
+            Arc::ptr_eq(&scope.tags, &copy.tags),
+            "the copy still shares them"
+        );
+        scope.set_tag("kind", "download");
+        assert_ne!(scope.stamp(Part::Tags), stamp);
+        assert_eq!(scope.tags()["kind"], "download");
+        assert_eq!(copy.tags()["kind"], "upload");
     }
 
     #[test]

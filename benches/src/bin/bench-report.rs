@@ -195,6 +195,16 @@ fn main() {
     );
     reference.verdict = "";
     rows.push(reference);
+    let mut reference = ratio_row(
+        "reference: configure_scope + set_tag giving the tag a different value every call",
+        f.criterion_ns("reference_set_tag_changing_value", "ours"),
+        f.criterion_ns("reference_set_tag_changing_value", "official"),
+        time,
+        f64::INFINITY,
+        "reported",
+    );
+    reference.verdict = "";
+    rows.push(reference);
     rows.push(ratio_row(
         "init + 1 event + shutdown, whole process, reachable local sink (median)",
         f.get("process.hello.reachable.ours.median_ms"),
