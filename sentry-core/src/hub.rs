@@ -61,6 +61,10 @@ pub(crate) fn bind_client(client: Option<Arc<Client>>) -> Option<Arc<Client>> {
         let options = c.options();
         (options.max_breadcrumbs, options.before_breadcrumb.is_some())
     });
+    if client.is_some() {
+        // After the crash handler's setup: whether its ring can hold the breadcrumbs.
+        breadcrumb_log::use_handler_ring(max);
+    }
     MAX_BREADCRUMBS.store(max, Ordering::Relaxed);
     BEFORE_BREADCRUMB.store(callback, Ordering::Relaxed);
     std::mem::replace(&mut *current, client)

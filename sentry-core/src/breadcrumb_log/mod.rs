@@ -64,12 +64,11 @@ pub(crate) fn clear() {
 }
 
 /// Keeps the breadcrumbs in the crash handler's ring from now on if it runs and has room
-/// for `max`, else in the locked log; moves those kept so far to the new place. Called at
-/// init, after the handler was installed.
+/// for `max`, else in the locked log; moves those kept so far to the new place. Called by
+/// every init, after the handler's setup.
 ///
 /// A breadcrumb added by another thread while the place changes may miss the copy (it is
 /// still in the crash handler's ring).
-#[cfg_attr(not(native_crash), allow(dead_code))]
 pub(crate) fn use_handler_ring(max: usize) {
     let ring_fits = crate::native::ring_capacity().is_some_and(|(slots, _)| max <= slots);
     let mut log = locked::lock();

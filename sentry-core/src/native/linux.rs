@@ -93,7 +93,6 @@ pub(crate) fn setup(options: &ClientOptions) -> Option<Outbox> {
         Some(options.effective_environment().into_owned()),
     ));
     ACTIVE.store(true, Ordering::Release);
-    crate::breadcrumb_log::use_handler_ring(options.max_breadcrumbs);
     push_images(&crate::images::loaded_images());
     scope_changed(&crate::hub::current_scope());
     Some(outbox)
