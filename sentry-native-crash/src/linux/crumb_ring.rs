@@ -111,7 +111,10 @@ impl CrumbRing {
         self.lock();
         let pushed = self.pushed.load(Ordering::Relaxed);
         let floor = pushed.saturating_sub(n as u64);
-        if floor > self.floor.load(Ordering::Relaxed) {
+        // Only when it leaves out one still in a slot: the version moves exactly when the
+        // breadcrumbs of a report change.
+        let oldest_in_slots = pushed.saturating_sub(self.slots.len() as u64);
+        if floor > self.floor.load(Ordering::Relaxed).max(oldest_in_slots) {
             self.floor.store(floor, Ordering::Release);
         }
         self.unlock();
@@ -216,6 +219,7 @@ mod tests {
         assert_eq!(collect(&ring), [&b"bb"[..], b"ccc", b"dddd"]);
         let version = ring.version();
         ring.keep_newest(3);
+        ring.keep_newest(4);
         assert_eq!(ring.version(), version, "nothing left out: no change");
         ring.keep_newest(1);
         assert_eq!(collect(&ring), [b"dddd"]);
