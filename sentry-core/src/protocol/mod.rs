@@ -8,6 +8,7 @@ mod breadcrumb;
 mod debug_meta;
 mod event;
 mod exception;
+pub(crate) mod json;
 mod level;
 mod request;
 mod stacktrace;
