@@ -38,3 +38,6 @@ pub fn to_timestamp(time: std::time::SystemTime) -> f64 {
         Err(_) => 0.0,
     }
 }
+
+#[cfg(test)]
+mod wire_tests;
