@@ -19,24 +19,41 @@
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use parking_lot::Mutex;
-use serde::Serialize;
+use serde::{Serialize, Serializer};
 
 use crate::stats::{DropCounters, DropReason};
 
 /// How often, at most, a report is sent while events are being dropped.
 pub(crate) const INTERVAL: Duration = Duration::from_secs(30);
 
-#[derive(Serialize)]
 struct Report {
     timestamp: u64,
     discarded_events: Vec<Discarded>,
 }
 
-#[derive(Serialize)]
 struct Discarded {
     reason: &'static str,
     category: &'static str,
     quantity: u64,
+}
+
+impl Serialize for Report {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut fields = crate::protocol::json::object(serializer)?;
+        fields.field("timestamp", &self.timestamp)?;
+        fields.field("discarded_events", &self.discarded_events)?;
+        fields.end()
+    }
+}
+
+impl Serialize for Discarded {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut fields = crate::protocol::json::object(serializer)?;
+        fields.field("reason", &self.reason)?;
+        fields.field("category", &self.category)?;
+        fields.field("quantity", &self.quantity)?;
+        fields.end()
+    }
 }
 
 struct State {

@@ -30,11 +30,12 @@ mod parse;
 use std::io::{self, Write};
 use std::time::SystemTime;
 
-use serde::{Deserialize, Serialize};
+use serde::{Serialize, Serializer};
 use uuid::Uuid;
 
 pub use self::error::EnvelopeError;
 use crate::dsn::Dsn;
+use crate::protocol::json::{self, FromJson, Object};
 use crate::protocol::{Event, Map, Value};
 
 /// The envelope header keys with typed fields; [`Envelope::set_header`] refuses them.
@@ -45,7 +46,7 @@ const RESERVED_ENVELOPE_HEADERS: [&str; 4] = ["event_id", "dsn", "sdk", "sent_at
 const RESERVED_ITEM_HEADERS: [&str; 2] = ["type", "length"];
 
 /// The SDK that wrote an envelope, the header's `sdk` key.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SdkHeader {
     /// The SDK's name, such as `sentry.rust`.
     pub name: String,
@@ -322,29 +323,63 @@ impl EnvelopeItem {
 }
 
 /// The header line as written, typed keys first in a fixed order.
-#[derive(Serialize)]
 struct EnvelopeHeaderOut<'a> {
-    #[serde(skip_serializing_if = "Option::is_none")]
     event_id: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     dsn: Option<&'a str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     sdk: Option<&'a SdkHeader>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     sent_at: Option<&'a str>,
-    #[serde(flatten)]
     other: &'a Map,
 }
 
+impl Serialize for EnvelopeHeaderOut<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut fields = json::object(serializer)?;
+        fields.unless_empty("event_id", &self.event_id)?;
+        fields.unless_empty("dsn", &self.dsn)?;
+        fields.unless_empty("sdk", &self.sdk)?;
+        fields.unless_empty("sent_at", &self.sent_at)?;
+        fields.flatten(self.other)?;
+        fields.end()
+    }
+}
+
 /// An item header line as written: `type`, `length`, then the rest.
-#[derive(Serialize)]
 struct ItemHeaderOut<'a> {
-    #[serde(rename = "type")]
     item_type: &'a str,
     length: usize,
-    #[serde(flatten)]
     other: &'a Map,
 }
+
+impl Serialize for ItemHeaderOut<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut fields = json::object(serializer)?;
+        fields.field("type", self.item_type)?;
+        fields.field("length", &self.length)?;
+        fields.flatten(self.other)?;
+        fields.end()
+    }
+}
+
+impl Serialize for SdkHeader {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut fields = json::object(serializer)?;
+        fields.field("name", &self.name)?;
+        fields.field("version", &self.version)?;
+        fields.end()
+    }
+}
+
+impl FromJson for SdkHeader {
+    fn from_json(value: Value) -> Result<Self, String> {
+        let mut object = Object::new(value, "struct SdkHeader")?;
+        Ok(SdkHeader {
+            name: object.required("name")?,
+            version: object.required("version")?,
+        })
+    }
+}
+
+json::deserialize_from_json!(SdkHeader);
 
 #[cfg(test)]
 mod tests;

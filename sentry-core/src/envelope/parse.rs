@@ -3,6 +3,7 @@
 use uuid::Uuid;
 
 use super::{Envelope, EnvelopeError, EnvelopeItem, SdkHeader};
+use crate::protocol::json::FromJson;
 use crate::protocol::{Map, Value};
 
 /// Parses a whole envelope. Every index into `bytes` is checked, so no input can panic.
@@ -107,10 +108,10 @@ fn envelope_from_header(mut header: Map) -> Result<Envelope, EnvelopeError> {
     let sent_at = optional_string(&mut header, "sent_at")?;
     let sdk = match header.remove("sdk") {
         None | Some(Value::Null) => None,
-        Some(value) => Some(serde_json::from_value::<SdkHeader>(value).map_err(|error| {
+        Some(value) => Some(SdkHeader::from_json(value).map_err(|reason| {
             EnvelopeError::InvalidHeaderField {
                 field: "sdk",
-                reason: error.to_string(),
+                reason,
             }
         })?),
     };

@@ -25,14 +25,14 @@
 
 use std::collections::BTreeMap;
 
-use serde::Deserialize;
+use crate::protocol::Value;
+use crate::protocol::json::{self, FromJson, Object};
 
 use crate::protocol::{Breadcrumb, Contexts, Level, Map, Request, User};
 use crate::scope::{Part, Scope, ScopeParts};
 
 /// The scope as read back from a report.
-#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub(crate) struct ScopeSnapshot {
     pub(crate) release: Option<String>,
     pub(crate) environment: Option<String>,
@@ -46,6 +46,28 @@ pub(crate) struct ScopeSnapshot {
     pub(crate) contexts: Contexts,
     pub(crate) breadcrumbs: Vec<Breadcrumb>,
 }
+
+/// Every field may be missing (an older or partial head): it then takes its default.
+impl FromJson for ScopeSnapshot {
+    fn from_json(value: Value) -> Result<Self, String> {
+        let mut object = Object::new(value, "struct ScopeSnapshot")?;
+        Ok(ScopeSnapshot {
+            release: object.optional("release")?,
+            environment: object.optional("environment")?,
+            level: object.optional("level")?,
+            fingerprint: object.optional("fingerprint")?,
+            transaction: object.optional("transaction")?,
+            user: object.optional("user")?,
+            request: object.optional("request")?,
+            tags: object.optional("tags")?,
+            extra: object.optional("extra")?,
+            contexts: object.optional("contexts")?,
+            breadcrumbs: object.optional("breadcrumbs")?,
+        })
+    }
+}
+
+json::deserialize_from_json!(ScopeSnapshot);
 
 /// Where the snapshot goes: the crash handler, or a fake in tests.
 pub(crate) trait Handler {

@@ -1,6 +1,8 @@
 use std::borrow::Cow;
 
-use serde::{Deserialize, Serialize};
+use serde::{Serialize, Serializer};
+
+use super::json::{self, FromJson, Object};
 
 use super::{Level, Map, timestamp_now};
 
@@ -16,24 +18,19 @@ use super::{Level, Map, timestamp_now};
 /// let crumb = Breadcrumb::new("config loaded").category("startup").level(Level::Info);
 /// sentry_core::add_breadcrumb(crumb);
 /// ```
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Breadcrumb {
     /// When it happened.
     pub timestamp: f64,
     /// The kind of breadcrumb, such as `default`, `http`, `navigation` or `error`.
-    #[serde(rename = "type", default = "default_type")]
     pub ty: Cow<'static, str>,
     /// A dotted category such as `app.startup` or `http`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub category: Option<Cow<'static, str>>,
     /// How severe it is.
-    #[serde(default)]
     pub level: Level,
     /// What happened, in words.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub message: Option<Cow<'static, str>>,
     /// Structured detail.
-    #[serde(default, skip_serializing_if = "Map::is_empty")]
     pub data: Map,
 }
 
@@ -94,8 +91,54 @@ impl Breadcrumb {
 }
 
 /// The breadcrumbs of an event, oldest first.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct Breadcrumbs {
     /// The entries, oldest first.
     pub values: Vec<Breadcrumb>,
 }
+
+impl Serialize for Breadcrumb {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut fields = json::object(serializer)?;
+        fields.field("timestamp", &self.timestamp)?;
+        fields.field("type", &self.ty)?;
+        fields.unless_empty("category", &self.category)?;
+        fields.field("level", &self.level)?;
+        fields.unless_empty("message", &self.message)?;
+        fields.unless_empty("data", &self.data)?;
+        fields.end()
+    }
+}
+
+impl FromJson for Breadcrumb {
+    fn from_json(value: super::Value) -> Result<Self, String> {
+        let mut object = Object::new(value, "struct Breadcrumb")?;
+        Ok(Breadcrumb {
+            timestamp: object.required("timestamp")?,
+            ty: object.or_else("type", default_type)?,
+            category: object.optional("category")?,
+            level: object.optional("level")?,
+            message: object.optional("message")?,
+            data: object.optional("data")?,
+        })
+    }
+}
+
+impl Serialize for Breadcrumbs {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut fields = json::object(serializer)?;
+        fields.field("values", &self.values)?;
+        fields.end()
+    }
+}
+
+impl FromJson for Breadcrumbs {
+    fn from_json(value: super::Value) -> Result<Self, String> {
+        let mut object = Object::new(value, "struct Breadcrumbs")?;
+        Ok(Breadcrumbs {
+            values: object.required("values")?,
+        })
+    }
+}
+
+json::deserialize_from_json!(Breadcrumb, Breadcrumbs);

@@ -8,6 +8,7 @@ mod breadcrumb;
 mod debug_meta;
 mod event;
 mod exception;
+pub(crate) mod json;
 mod level;
 mod request;
 mod stacktrace;
@@ -37,3 +38,6 @@ pub fn to_timestamp(time: std::time::SystemTime) -> f64 {
         Err(_) => 0.0,
     }
 }
+
+#[cfg(test)]
+mod wire_tests;

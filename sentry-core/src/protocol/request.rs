@@ -1,6 +1,8 @@
 use std::collections::BTreeMap;
 
-use serde::{Deserialize, Serialize};
+use serde::{Serialize, Serializer};
+
+use super::json::{self, FromJson, Object};
 
 use super::Value;
 
@@ -26,30 +28,23 @@ use super::Value;
 /// unless `send_default_pii` is on, cookie values and the client's IP address are removed
 /// (see [`ClientOptions::scrub_data`](crate::ClientOptions::scrub_data) and
 /// [`ClientOptions::send_default_pii`](crate::ClientOptions::send_default_pii)).
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct Request {
     /// The URL, without the query string (which goes in [`query_string`](Self::query_string);
     /// a query left in the URL is moved there by the server).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub url: Option<String>,
     /// The HTTP method, such as `GET`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub method: Option<String>,
     /// The body: a JSON value, or the raw text. Large and binary bodies are better left out.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub data: Option<Value>,
     /// The query string, without the leading `?`, such as `page=2&sort=asc`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub query_string: Option<String>,
     /// The cookies as the `Cookie` header sends them: `name=value; other=value`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cookies: Option<String>,
     /// The headers, by name. A header sent several times is one entry, its values joined
     /// with `, ` as HTTP merges them.
-    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub headers: BTreeMap<String, String>,
     /// Server environment that is not a header (CGI-style), such as `REMOTE_ADDR`.
-    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub env: BTreeMap<String, String>,
 }
 
@@ -121,6 +116,37 @@ impl Request {
         self
     }
 }
+
+impl Serialize for Request {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut fields = json::object(serializer)?;
+        fields.unless_empty("url", &self.url)?;
+        fields.unless_empty("method", &self.method)?;
+        fields.unless_empty("data", &self.data)?;
+        fields.unless_empty("query_string", &self.query_string)?;
+        fields.unless_empty("cookies", &self.cookies)?;
+        fields.unless_empty("headers", &self.headers)?;
+        fields.unless_empty("env", &self.env)?;
+        fields.end()
+    }
+}
+
+impl FromJson for Request {
+    fn from_json(value: super::Value) -> Result<Self, String> {
+        let mut object = Object::new(value, "struct Request")?;
+        Ok(Request {
+            url: object.optional("url")?,
+            method: object.optional("method")?,
+            data: object.optional("data")?,
+            query_string: object.optional("query_string")?,
+            cookies: object.optional("cookies")?,
+            headers: object.optional("headers")?,
+            env: object.optional("env")?,
+        })
+    }
+}
+
+json::deserialize_from_json!(Request);
 
 #[cfg(test)]
 mod tests {

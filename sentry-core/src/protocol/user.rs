@@ -1,23 +1,51 @@
-use serde::{Deserialize, Serialize};
+use serde::{Serialize, Serializer};
+
+use super::json::{self, FromJson, Object};
 
 use super::Map;
 
 /// The user affected by an event.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct User {
     /// Your application's identifier for the user.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
     /// The user's e-mail address.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub email: Option<String>,
     /// The user's name or handle.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub username: Option<String>,
     /// The user's IP address.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ip_address: Option<String>,
     /// Anything else worth knowing about the user.
-    #[serde(flatten, default, skip_serializing_if = "Map::is_empty")]
     pub other: Map,
 }
+
+impl Serialize for User {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut fields = json::object(serializer)?;
+        fields.unless_empty("id", &self.id)?;
+        fields.unless_empty("email", &self.email)?;
+        fields.unless_empty("username", &self.username)?;
+        fields.unless_empty("ip_address", &self.ip_address)?;
+        fields.flatten(&self.other)?;
+        fields.end()
+    }
+}
+
+impl FromJson for User {
+    fn from_json(value: super::Value) -> Result<Self, String> {
+        let mut object = Object::new(value, "struct User")?;
+        let id = object.optional("id")?;
+        let email = object.optional("email")?;
+        let username = object.optional("username")?;
+        let ip_address = object.optional("ip_address")?;
+        Ok(User {
+            id,
+            email,
+            username,
+            ip_address,
+            other: object.rest(),
+        })
+    }
+}
+
+json::deserialize_from_json!(User);
