@@ -48,11 +48,16 @@ fn push_record(crumb: &Breadcrumb, buf: &mut Vec<u8>) -> bool {
 
 /// Appends an encoded record; `crumb` gives its breadcrumb when a gist must be made.
 pub(super) fn push_encoded(record: &[u8], crumb: impl FnOnce() -> Breadcrumb) -> bool {
+    // Usually it fits a slot: no need to ask the ring's size first.
+    if native::ring_push(record).is_some() {
+        return true;
+    }
     let Some((slots, slot_bytes)) = native::ring_capacity() else {
         return false;
     };
     if record.len() <= slot_bytes {
-        return native::ring_push(record).is_some();
+        // It fits but was refused: no ring (the caller falls back to the locked log).
+        return false;
     }
     let mut gist = Vec::new();
     record::encode(&crumb(), slot_bytes, &mut gist);
