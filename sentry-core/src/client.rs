@@ -68,7 +68,7 @@ fn rust_thread_id(thread: &std::thread::Thread) -> u64 {
         .unwrap_or(0)
 }
 
-/// A configured client. Most programs never touch it: [`init`](crate::init) creates one
+/// A configured client. Most programs never touch it: [`init`](crate::init()) creates one
 /// and the free functions of the crate use it.
 pub struct Client {
     processor: Arc<Processor>,

@@ -129,10 +129,10 @@ macro_rules! release_name {
     };
 }
 
-/// [`init`] with the release defaulting to the calling package's [`release_name!`].
+/// [`init()`] with the release defaulting to the calling package's [`release_name!`].
 ///
 /// The order is: a release set in code, else `SENTRY_RELEASE`, else `<package>@<version>`
-/// of the crate that calls the macro. Takes the same argument as [`init`] (options or a
+/// of the crate that calls the macro. Takes the same argument as [`init()`] (options or a
 /// DSN), or none for all defaults, and returns the same guard.
 ///
 /// ```

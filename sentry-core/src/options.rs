@@ -20,7 +20,7 @@ pub type BeforeBreadcrumb = Arc<dyn Fn(Breadcrumb) -> Option<Breadcrumb> + Send 
 /// Builds the transport the client sends through, from the final options.
 pub type TransportFactory = Arc<dyn Fn(&ClientOptions) -> Box<dyn Transport> + Send + Sync>;
 
-/// Options of the client, given to [`init`](crate::init).
+/// Options of the client, given to [`init`](crate::init()).
 ///
 /// Every field has a default; the environment fills what the code leaves unset (see
 /// [`ClientOptions::apply_env`]). Each field has a setter of the same name, so options
@@ -132,7 +132,7 @@ pub struct ClientOptions {
     pub connect_timeout: Duration,
     /// The longest one request may take, from connecting to the end of the answer.
     pub request_timeout: Duration,
-    /// How long dropping the guard of [`init`](crate::init) waits for pending events.
+    /// How long dropping the guard of [`init`](crate::init()) waits for pending events.
     pub shutdown_timeout: Duration,
     /// How many events may wait for the background worker; beyond that new events are
     /// dropped and counted, so capturing never blocks.
@@ -442,7 +442,7 @@ impl ClientOptions {
     /// Fills what the code left unset from the environment: `SENTRY_DSN`,
     /// `SENTRY_RELEASE`, `SENTRY_ENVIRONMENT`, `SENTRY_DEBUG`, `SENTRY_DRY_RUN`,
     /// `SENTRY_DRY_RUN_DIR`, `SENTRY_DATABASE_PATH`, `HTTPS_PROXY` and `HTTP_PROXY` (lowercase forms too).
-    /// [`init`](crate::init) calls it; values set in code win.
+    /// [`init`](crate::init()) calls it; values set in code win.
     pub fn apply_env(mut self) -> Self {
         self.apply_env_from(|name| std::env::var(name).ok());
         self

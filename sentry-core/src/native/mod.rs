@@ -1,6 +1,6 @@
 //! Native crashes: the crash handler of `sentry-native-crash`, wired into the client.
 //!
-//! At [`init`](crate::init) (feature `native-crash`, option
+//! At [`init`](crate::init()) (feature `native-crash`, option
 //! [`native_crash_handler`](crate::ClientOptions::native_crash_handler), Linux on x86_64 and
 //! aarch64) the SDK
 //!

@@ -1,6 +1,6 @@
 //! Reporting panics (feature `panic`, on by default).
 //!
-//! [`init`](crate::init) installs a panic hook once per process. For each panic it reports
+//! [`init`](crate::init()) installs a panic hook once per process. For each panic it reports
 //! an event with one exception of type `panic` (the message as value, mechanism `panic`,
 //! `handled: false`), level `fatal`, the panicking thread, the source location (in
 //! `extra["panic.location"]` and the mechanism's data) and the stack trace from the code
