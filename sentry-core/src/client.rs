@@ -277,6 +277,10 @@ impl Client {
         // latency (milliseconds on a loaded machine), and close must return within timeout.
         let timeout = timeout.saturating_sub((timeout / 100).min(Duration::from_millis(20)));
         let deadline = Instant::now() + timeout;
+        // For good, not only for `timeout`: events still queued when close returns (behind
+        // a full queue) are written to the outbox when the worker reaches them, never
+        // parked in memory.
+        self.processor.noise.stop_parking();
         self.release_all(timeout);
         let keep_time = (timeout / 5).min(Duration::from_millis(500));
         // A panic still being symbolicated is waited for as long as there is time to send

@@ -32,6 +32,7 @@ pub(crate) mod urls;
 
 use std::fmt;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use parking_lot::Mutex;
@@ -96,6 +97,10 @@ pub(crate) struct Noise {
     /// Until when nothing is parked: set by a flush or shutdown, so that events still
     /// queued behind a full queue when it began are sent too, not parked after it.
     forced_until: Mutex<Option<Instant>>,
+    /// Set by shutdown, for good: an event the worker reaches after the shutdown's wait
+    /// ended (it was queued behind a full queue) must still go to the outbox, not be parked
+    /// in memory where nothing would ever release it.
+    closed: AtomicBool,
 }
 
 impl Noise {
@@ -114,6 +119,7 @@ impl Noise {
             parked: Mutex::new(Vec::new()),
             max_parked: options.queue_size.max(1),
             forced_until: Mutex::new(None),
+            closed: AtomicBool::new(false),
         }
     }
 
@@ -175,10 +181,17 @@ impl Noise {
         *self.forced_until.lock() = Instant::now().checked_add(duration);
     }
 
+    /// Closes every window from now on, for good: for shutdown.
+    pub(crate) fn stop_parking(&self) {
+        self.closed.store(true, Ordering::Release);
+    }
+
     fn forcing(&self) -> bool {
-        self.forced_until
-            .lock()
-            .is_some_and(|until| Instant::now() < until)
+        self.closed.load(Ordering::Acquire)
+            || self
+                .forced_until
+                .lock()
+                .is_some_and(|until| Instant::now() < until)
     }
 
     /// Keeps `event` until `window` closes. Returns an event to send now: this one during
@@ -309,6 +322,16 @@ mod tests {
         let event = message("bang");
         let window = noise.admit(&event, None, None).unwrap().unwrap();
         assert!(noise.park(event, window).is_none());
+        // After shutdown nothing is parked any more, however long after.
+        noise.stop_parking();
+        let event = message("late");
+        let window = noise.admit(&event, None, None).unwrap().unwrap();
+        assert!(noise.park(event, window).is_some());
+        assert_eq!(
+            noise.release(false).0.len(),
+            1,
+            "what was parked before goes too"
+        );
     }
 
     #[test]
