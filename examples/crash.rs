@@ -1,8 +1,9 @@
 //! A program that crashes natively, for trying out crash reporting:
 //! `cargo run --example crash -- <kind>`, then `cargo run --example crash -- none`.
 //!
-//! The first run sets a tag and a breadcrumb and crashes in the way asked for; the crash
-//! handler installed by `init` writes a report into the database directory. The second run
+//! The first run sets a tag and two breadcrumbs (one larger than a crash report keeps whole)
+//! and crashes in the way asked for; the crash handler installed by `init` writes a report
+//! into the database directory. The second run
 //! (`none`) only starts, which sends the report as a fatal event, and exits.
 //!
 //! Like the demo, it sends to `SENTRY_DSN` when set and is a dry run otherwise (envelopes
