@@ -64,6 +64,17 @@ fn add(text: impl Into<String>) {
     sentry_core::add_breadcrumb(Breadcrumb::new(text.into()));
 }
 
+/// The records in the crash handler's ring, oldest first.
+fn ring_records() -> Vec<Vec<u8>> {
+    let mut records = Vec::new();
+    sentry_native_crash::read_breadcrumbs(|_, bytes| records.push(bytes.to_vec())).unwrap();
+    records
+}
+
+fn contains(record: &[u8], text: &[u8]) -> bool {
+    record.windows(text.len()).any(|w| w == text)
+}
+
 fn texts(range: std::ops::Range<usize>) -> Vec<String> {
     range.map(|i| format!("crumb {i}")).collect()
 }
@@ -87,8 +98,7 @@ fn breadcrumbs_survive_every_move_between_the_ring_and_the_log() {
     let large = crumbs(&event).pop().unwrap();
     assert_eq!(large["message"], "large");
     assert_eq!(large["data"]["payload"].as_str().unwrap().len(), 3000);
-    let mut in_ring = Vec::new();
-    sentry_native_crash::read_breadcrumbs(|_, bytes| in_ring.push(bytes.len())).unwrap();
+    let in_ring: Vec<usize> = ring_records().iter().map(Vec::len).collect();
     assert!(in_ring.iter().all(|&len| len <= 1024), "{in_ring:?}");
 
     sentry_core::configure_scope(|scope| scope.clear_breadcrumbs());
@@ -105,6 +115,12 @@ fn breadcrumbs_survive_every_move_between_the_ring_and_the_log() {
     }
     assert_eq!(captured(&collected), texts(2..10), "the newest 8");
     sentry_core::add_breadcrumb(Breadcrumb::new("large").data("payload", "p".repeat(3000)));
+    // The log mirrors it into the ring as its gist: the message without the data.
+    let newest = ring_records().pop().unwrap();
+    assert!(
+        contains(&newest, b"large") && newest.len() < 100,
+        "{newest:?}"
+    );
     drop(guard);
 
     // Back into the ring: the newest it holds, the large one still whole.
@@ -114,6 +130,19 @@ fn breadcrumbs_survive_every_move_between_the_ring_and_the_log() {
     let messages: Vec<&str> = all.iter().map(|c| c["message"].as_str().unwrap()).collect();
     assert_eq!(messages, ["crumb 7", "crumb 8", "crumb 9", "large"]);
     assert_eq!(all[3]["data"]["payload"].as_str().unwrap().len(), 3000);
+
+    // A layer's own breadcrumbs end with it: they reach neither the process's events nor
+    // the crash handler's ring, which holds the process's trail.
+    sentry_core::with_scope(
+        |_| {},
+        || sentry_core::add_breadcrumb(Breadcrumb::new("inside a layer")),
+    );
+    assert!(
+        !ring_records()
+            .iter()
+            .any(|r| contains(r, b"inside a layer"))
+    );
+    assert!(!captured(&collected).iter().any(|m| m == "inside a layer"));
 
     // Threads adding while others capture: every event holds at most 4, each thread's in
     // the order it added them.

@@ -48,31 +48,49 @@ fn push_record(crumb: &Breadcrumb, buf: &mut Vec<u8>) -> bool {
 
 /// Appends an encoded record; `crumb` gives its breadcrumb when a gist must be made.
 pub(super) fn push_encoded(record: &[u8], crumb: impl FnOnce() -> Breadcrumb) -> bool {
-    // Usually it fits a slot: no need to ask the ring's size first.
-    if native::ring_push(record).is_some() {
-        return true;
-    }
-    let Some((slots, slot_bytes)) = native::ring_capacity() else {
+    let Some(pushed) = push_to_ring(record, crumb) else {
         return false;
     };
+    if let Pushed::Gist { number, slots } = pushed {
+        let mut large = LARGE.lock();
+        // Those overwritten in the ring since are of no use any more.
+        let oldest_kept = (number + 1).saturating_sub(slots as u64);
+        while large.front().is_some_and(|(n, _)| *n < oldest_kept) {
+            large.pop_front();
+        }
+        large.push_back((number, record.to_vec()));
+        ANY_LARGE.store(true, Ordering::Release);
+    }
+    true
+}
+
+/// How a record went into the crash handler's ring.
+pub(super) enum Pushed {
+    Whole,
+    /// As its gist, numbered `number` in a ring of `slots`.
+    Gist {
+        number: u64,
+        slots: usize,
+    },
+}
+
+/// Gives the crash handler's ring `record`, or the gist of `crumb` when the record is larger
+/// than a slot. `None` without a ring. The one way records reach the ring: the locked log
+/// mirrors its records through it too.
+pub(super) fn push_to_ring(record: &[u8], crumb: impl FnOnce() -> Breadcrumb) -> Option<Pushed> {
+    // Usually it fits a slot: no need to ask the ring's size first.
+    if native::ring_push(record).is_some() {
+        return Some(Pushed::Whole);
+    }
+    let (slots, slot_bytes) = native::ring_capacity()?;
     if record.len() <= slot_bytes {
-        // It fits but was refused: no ring (the caller falls back to the locked log).
-        return false;
+        // It fits but was refused: there is no ring.
+        return None;
     }
     let mut gist = Vec::new();
     record::encode(&crumb(), slot_bytes, &mut gist);
-    let mut large = LARGE.lock();
-    let Some(number) = native::ring_push(&gist) else {
-        return false;
-    };
-    // Those overwritten in the ring since are of no use any more.
-    let oldest_kept = (number + 1).saturating_sub(slots as u64);
-    while large.front().is_some_and(|(n, _)| *n < oldest_kept) {
-        large.pop_front();
-    }
-    large.push_back((number, record.to_vec()));
-    ANY_LARGE.store(true, Ordering::Release);
-    true
+    let number = native::ring_push(&gist)?;
+    Some(Pushed::Gist { number, slots })
 }
 
 /// Forgets the large records (the ring itself is cleared by the caller).

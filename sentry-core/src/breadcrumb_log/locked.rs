@@ -1,8 +1,8 @@
 //! The log behind a lock: where the breadcrumbs live when the crash handler's ring cannot
 //! hold them (no handler, or more breadcrumbs kept than it has slots).
 //!
-//! Each record is mirrored into the handler's ring when one runs, under the log's lock, so
-//! that the ring holds them in the log's order.
+//! Each record is mirrored into the handler's ring when one runs (its gist when larger than
+//! a slot), under the log's lock, so that the ring holds them in the log's order.
 
 use std::collections::VecDeque;
 use std::time::Duration;
@@ -39,7 +39,7 @@ pub(super) fn push(crumb: &Breadcrumb, max: usize) {
         Vec::new()
     };
     record::encode(crumb, usize::MAX, &mut slot);
-    crate::native::breadcrumb_record_added(&slot, crumb);
+    let _ = super::in_ring::push_to_ring(&slot, || crumb.clone());
     log.records.push_back(slot);
     super::bump_generation();
 }

@@ -1,6 +1,5 @@
 //! The handler's setup, the snapshots it needs, and sending what earlier runs left.
 
-use std::cell::RefCell;
 use std::fs::File;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, OnceLock};
@@ -13,7 +12,7 @@ use crate::debug::{sdk_debug, sdk_warn};
 use crate::images::ImageList;
 use crate::options::ClientOptions;
 use crate::outbox::{Limits, Outbox};
-use crate::protocol::{Breadcrumb, Event};
+use crate::protocol::Event;
 use crate::scope::Scope;
 use crate::stacktrace::InAppRules;
 
@@ -115,24 +114,6 @@ fn push_scope(scope: &Scope) {
     }
 }
 
-/// Gives the handler a record just added to the locked breadcrumb log (encoded as the
-/// handler keeps them), or the gist of `crumb` when the record is larger than a slot. A
-/// no-op (one atomic load) until the handler is installed.
-#[inline]
-pub(crate) fn breadcrumb_record_added(record: &[u8], crumb: &Breadcrumb) {
-    if !ACTIVE.load(Ordering::Acquire) {
-        return;
-    }
-    if record.len() <= MAX_BREADCRUMB_BYTES {
-        let _ = handler::push_breadcrumb(record);
-    } else {
-        with_buffer(|buf| {
-            crate::breadcrumb_log::record::encode(crumb, MAX_BREADCRUMB_BYTES, buf);
-            let _ = handler::push_breadcrumb(buf);
-        });
-    }
-}
-
 /// The handler's ring of breadcrumbs, which the breadcrumb log may keep its breadcrumbs in
 /// (see `breadcrumb_log::in_ring`): how many it holds and how large each may be, once the
 /// handler runs.
@@ -164,23 +145,6 @@ pub(crate) fn ring_version() -> u64 {
 pub(crate) fn breadcrumbs_cleared() {
     if ACTIVE.load(Ordering::Acquire) {
         let _ = handler::keep_newest_breadcrumbs(0);
-    }
-}
-
-/// Runs `f` with this thread's encoding buffer, reused so that a breadcrumb costs no
-/// allocation (a fresh one while the thread is exiting).
-fn with_buffer(f: impl FnOnce(&mut Vec<u8>)) {
-    thread_local! {
-        static BUF: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
-    }
-    let mut f = Some(f);
-    let _ = BUF.try_with(|buf| {
-        if let Ok(mut buf) = buf.try_borrow_mut() {
-            (f.take().expect("called once"))(&mut buf);
-        }
-    });
-    if let Some(f) = f {
-        f(&mut Vec::new());
     }
 }
 

@@ -29,14 +29,14 @@ pub(crate) mod snapshot;
 
 #[cfg(native_crash)]
 pub(crate) use linux::{
-    breadcrumb_record_added, breadcrumbs_cleared, images_seen, ring_capacity, ring_push, ring_read,
-    ring_version, scope_changed, send_pending_reports, setup,
+    breadcrumbs_cleared, images_seen, ring_capacity, ring_push, ring_read, ring_version,
+    scope_changed, send_pending_reports, setup,
 };
 
 #[cfg(not(native_crash))]
 mod stub;
 #[cfg(not(native_crash))]
 pub(crate) use stub::{
-    breadcrumb_record_added, breadcrumbs_cleared, images_seen, ring_capacity, ring_push, ring_read,
-    ring_version, scope_changed, send_pending_reports, setup,
+    breadcrumbs_cleared, images_seen, ring_capacity, ring_push, ring_read, ring_version,
+    scope_changed, send_pending_reports, setup,
 };

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use crate::images::ImageList;
 use crate::options::ClientOptions;
 use crate::outbox::Outbox;
-use crate::protocol::{Breadcrumb, Event};
+use crate::protocol::Event;
 use crate::scope::Scope;
 use crate::stacktrace::InAppRules;
 
@@ -16,9 +16,6 @@ pub(crate) fn setup(_options: &ClientOptions) -> Option<Outbox> {
 
 #[inline(always)]
 pub(crate) fn scope_changed(_scope: &Scope) {}
-
-#[inline(always)]
-pub(crate) fn breadcrumb_record_added(_record: &[u8], _crumb: &Breadcrumb) {}
 
 #[inline(always)]
 pub(crate) fn breadcrumbs_cleared() {}
