@@ -1,8 +1,8 @@
 //! What the SDK gathers about the machine and the program for every event: the `os`,
 //! `device`, `rust` and `app` contexts and the server name.
 //!
-//! All of it is read once, on the background worker at the first event, so `init` stays
-//! fast and the calling thread never pays for it.
+//! All of it is read once, by the background worker as soon as it starts (see
+//! `Processor::host` in client.rs), so `init` stays fast and no capturing thread pays for it.
 
 use std::time::SystemTime;
 
