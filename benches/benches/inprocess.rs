@@ -25,10 +25,7 @@ fn inprocess(c: &mut Criterion) {
                 .measurement_time(Duration::from_millis(600))
                 .sample_size(20);
         } else {
-            group
-                .warm_up_time(Duration::from_millis(500))
-                .measurement_time(Duration::from_secs(2))
-                .sample_size(30);
+            quick_calls(&mut group);
         }
         for sdk in Sdk::ALL {
             let session = Session::start(sdk, workload, &database);
@@ -63,10 +60,7 @@ fn inprocess(c: &mut Criterion) {
 /// strings and the clock in both SDKs), which no SDK-side change can remove.
 fn reference(c: &mut Criterion) {
     let mut group = c.benchmark_group("reference_build_breadcrumb");
-    group
-        .warm_up_time(Duration::from_millis(500))
-        .measurement_time(Duration::from_secs(2))
-        .sample_size(30);
+    quick_calls(&mut group);
     group.bench_function("ours", |b| {
         b.iter(|| {
             std::hint::black_box(
@@ -92,10 +86,7 @@ fn reference(c: &mut Criterion) {
 fn reference_changing_tag(c: &mut Criterion) {
     let database = tempdir("reference-tag");
     let mut group = c.benchmark_group("reference_set_tag_changing_value");
-    group
-        .warm_up_time(Duration::from_millis(500))
-        .measurement_time(Duration::from_secs(2))
-        .sample_size(30);
+    quick_calls(&mut group);
     const VALUES: [&str; 2] = ["upload", "download"];
     for sdk in Sdk::ALL {
         let session = Session::start(sdk, Workload::ConfigureScopeSetTag, &database);
@@ -114,6 +105,14 @@ fn reference_changing_tag(c: &mut Criterion) {
         drop(session);
     }
     group.finish();
+}
+
+/// The timing of a group of calls that cost nanoseconds and need no flush.
+fn quick_calls(group: &mut criterion::BenchmarkGroup<'_, criterion::measurement::WallTime>) {
+    group
+        .warm_up_time(Duration::from_millis(500))
+        .measurement_time(Duration::from_secs(2))
+        .sample_size(30);
 }
 
 fn tempdir(name: &str) -> std::path::PathBuf {
