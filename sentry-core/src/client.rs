@@ -484,7 +484,7 @@ impl Processor {
     /// What every event gets from the machine, gathered once.
     fn host(&self) -> &HostDefaults {
         self.host.get_or_init(|| HostDefaults {
-            contexts: crate::contexts::default_contexts(crate::contexts::process_start_time()),
+            contexts: crate::contexts::default_contexts(),
             server_name: match &self.options.server_name {
                 Some(name) => Some(name.to_string()),
                 None => crate::contexts::server_name(),

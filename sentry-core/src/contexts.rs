@@ -8,14 +8,51 @@ use std::time::SystemTime;
 
 use crate::protocol::{Context, Contexts, Value};
 
-/// Builds the default contexts. `start_time` is when the process started.
-pub(crate) fn default_contexts(start_time: SystemTime) -> Contexts {
+/// Builds the default contexts.
+pub(crate) fn default_contexts() -> Contexts {
+    let system = SystemStat::read();
     let mut contexts = Contexts::new();
     contexts.insert("os".into(), os_context());
-    contexts.insert("device".into(), device_context());
+    contexts.insert("device".into(), device_context(&system));
     contexts.insert("rust".into(), rust_context());
-    contexts.insert("app".into(), app_context(start_time));
+    contexts.insert("app".into(), app_context(process_start_time(&system)));
     contexts
+}
+
+/// What /proc/stat tells: the boot time and the CPUs. Read once for both, since every file
+/// read costs the short program that sends one event and exits (see `benches/`).
+#[derive(Debug, Default)]
+struct SystemStat {
+    /// Seconds since the Unix epoch.
+    boot_time: Option<u64>,
+    /// The online CPUs (lines `cpu0`, `cpu1`, ...).
+    cpus: Option<usize>,
+}
+
+impl SystemStat {
+    fn read() -> SystemStat {
+        read_small_file("/proc/stat")
+            .map(|text| SystemStat::parse(&text))
+            .unwrap_or_default()
+    }
+
+    fn parse(text: &str) -> SystemStat {
+        let boot_time = text
+            .lines()
+            .find_map(|l| l.strip_prefix("btime "))
+            .and_then(|t| t.trim().parse().ok());
+        let cpus = text
+            .lines()
+            .filter(|l| {
+                l.strip_prefix("cpu")
+                    .is_some_and(|rest| rest.starts_with(|c: char| c.is_ascii_digit()))
+            })
+            .count();
+        SystemStat {
+            boot_time,
+            cpus: (cpus > 0).then_some(cpus),
+        }
+    }
 }
 
 fn context(ty: &str, fields: impl IntoIterator<Item = (&'static str, Option<String>)>) -> Context {
@@ -80,12 +117,18 @@ fn kernel_version() -> Option<String> {
     read_trimmed("/proc/sys/kernel/osrelease")
 }
 
-fn device_context() -> Context {
+/// `processor_count` is the machine's CPUs, from /proc/stat on Linux. Not
+/// `available_parallelism`, which is what this process may use (affinity, cgroup quota) and
+/// reads four more files to find out.
+fn device_context(system: &SystemStat) -> Context {
     let mut device = context(
         "device",
         [("arch", Some(std::env::consts::ARCH.to_owned()))],
     );
-    if let Some(cpus) = std::thread::available_parallelism().ok().map(|n| n.get()) {
+    let cpus = system
+        .cpus
+        .or_else(|| std::thread::available_parallelism().ok().map(|n| n.get()));
+    if let Some(cpus) = cpus {
         device.insert("processor_count".into(), cpus.into());
     }
     if let Some(bytes) = total_memory() {
@@ -142,40 +185,40 @@ pub(crate) fn server_name() -> Option<String> {
 }
 
 /// When the process started: from /proc on Linux, else the time of the first call.
-pub(crate) fn process_start_time() -> SystemTime {
-    linux_process_start().unwrap_or_else(SystemTime::now)
+fn process_start_time(system: &SystemStat) -> SystemTime {
+    linux_process_start(system).unwrap_or_else(SystemTime::now)
 }
 
 /// The process start time is the boot time plus the start tick of /proc/self/stat. Linux
 /// reports ticks at USER_HZ, which is 100 on every architecture Rust targets.
-fn linux_process_start() -> Option<SystemTime> {
+fn linux_process_start(system: &SystemStat) -> Option<SystemTime> {
+    let btime = system.boot_time?;
     let stat = read_small_file("/proc/self/stat")?;
     // The command name may contain spaces and parentheses; fields resume after the last ')'.
     let after_name = &stat[stat.rfind(')')? + 2..];
     let start_ticks: u64 = after_name.split_whitespace().nth(19)?.parse().ok()?;
-    let boot = read_small_file("/proc/stat")?;
-    let btime: u64 = boot
-        .lines()
-        .find_map(|l| l.strip_prefix("btime "))?
-        .trim()
-        .parse()
-        .ok()?;
     let millis = btime * 1000 + start_ticks * 10;
     Some(SystemTime::UNIX_EPOCH + std::time::Duration::from_millis(millis))
 }
 
-/// A file of a few KiB at most, read whole. Files under /proc and /sys report a size of 0,
-/// so reading them with [`std::fs::read_to_string`] starts from 32 bytes and doubles: nine
-/// reads for /proc/stat. With room for 16 KiB up front, it takes one read and the one that
-/// finds the end.
+/// The most read from one file: /proc/stat of a machine with hundreds of CPUs is larger,
+/// and its tail is not needed (a count of CPUs cut short is low; a `btime` cut off makes
+/// the start time fall back to the first call).
+const SMALL_FILE: u64 = 64 * 1024;
+
+/// A file of a few KiB at most, read whole in as few system calls as it takes: open, a
+/// read, the read that finds the end, close. `read_to_string` on a `File` first asks for
+/// the size and the position, two more calls per file (files under /proc report a size of
+/// 0 anyway); reading through `take` asks for neither.
 fn read_small_file(path: &str) -> Option<String> {
     use std::io::Read;
-    let mut text = String::with_capacity(16 * 1024);
+    let mut bytes = Vec::with_capacity(16 * 1024);
     std::fs::File::open(path)
         .ok()?
-        .read_to_string(&mut text)
+        .take(SMALL_FILE)
+        .read_to_end(&mut bytes)
         .ok()?;
-    Some(text)
+    String::from_utf8(bytes).ok()
 }
 
 fn read_trimmed(path: &str) -> Option<String> {
@@ -189,7 +232,7 @@ mod tests {
 
     #[test]
     fn contexts_have_their_types_and_key_fields() {
-        let contexts = default_contexts(process_start_time());
+        let contexts = default_contexts();
         assert_eq!(contexts["os"]["type"], "os");
         assert!(contexts["os"]["name"].is_string());
         assert_eq!(contexts["device"]["arch"], std::env::consts::ARCH);
@@ -212,8 +255,18 @@ mod tests {
     }
 
     #[test]
+    fn system_stat_counts_cpu_lines_and_reads_boot_time() {
+        let text = "cpu  1 2 3\ncpu0 1 2 3\ncpu1 4 5 6\nintr 7\nctxt 8\nbtime 1700000000\n";
+        let stat = SystemStat::parse(text);
+        assert_eq!(stat.cpus, Some(2));
+        assert_eq!(stat.boot_time, Some(1_700_000_000));
+        let empty = SystemStat::parse("");
+        assert_eq!((empty.cpus, empty.boot_time), (None, None));
+    }
+
+    #[test]
     fn process_started_before_now() {
-        let start = process_start_time();
+        let start = process_start_time(&SystemStat::read());
         let age = SystemTime::now().duration_since(start).unwrap();
         assert!(age.as_secs() < 24 * 3600, "process age {age:?}");
     }
