@@ -281,6 +281,7 @@ impl Client {
         // a full queue) are written to the outbox when the worker reaches them, never
         // parked in memory.
         self.processor.noise.stop_parking();
+        self.processor.outbox.stop_spares();
         self.release_all(timeout);
         let keep_time = (timeout / 5).min(Duration::from_millis(500));
         // A panic still being symbolicated is waited for as long as there is time to send

@@ -41,6 +41,8 @@ pub(crate) struct SharedOutbox {
     opened: OnceLock<Option<Outbox>>,
     /// Whether a failed write was already reported on stderr.
     warned: AtomicBool,
+    /// Cleared when the client starts shutting down (see [`SharedOutbox::stop_spares`]).
+    spares: AtomicBool,
 }
 
 impl SharedOutbox {
@@ -50,6 +52,7 @@ impl SharedOutbox {
             database,
             opened: OnceLock::new(),
             warned: AtomicBool::new(false),
+            spares: AtomicBool::new(true),
         }
     }
 
@@ -60,6 +63,7 @@ impl SharedOutbox {
             database: None,
             opened: OnceLock::from(Some(outbox)),
             warned: AtomicBool::new(false),
+            spares: AtomicBool::new(true),
         }
     }
 
@@ -77,6 +81,21 @@ impl SharedOutbox {
             );
         }
         Some(outbox)
+    }
+
+    /// No spare file is made from now on: the client is shutting down, and a spare made now
+    /// would be created and deleted again within the shutdown (two file system operations
+    /// on a short program's critical path). A store without a spare creates its file.
+    pub(crate) fn stop_spares(&self) {
+        self.spares.store(false, Ordering::Release);
+    }
+
+    /// Makes a spare file for the next store (see [`Outbox::prepare_spare`]) unless the
+    /// client is shutting down.
+    fn prepare_spare(&self, outbox: &Outbox) {
+        if self.spares.load(Ordering::Acquire) {
+            outbox.prepare_spare();
+        }
     }
 
     /// Stores the envelope on disk; `None` when there is no outbox or writing failed.
@@ -346,7 +365,7 @@ impl Sender {
         }
         let outbox = outbox?;
         // Before sending: the next panic may come while this pass waits on the network.
-        outbox.prepare_spare();
+        shared.prepare_spare(outbox);
         for entry in outbox.pending() {
             let envelope = match outbox
                 .read(&entry)
@@ -375,5 +394,57 @@ impl Sender {
         until
             .checked_duration_since(Instant::now())
             .filter(|d| !d.is_zero())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::transport::MemoryTransport;
+
+    fn temp_files(dir: &std::path::Path) -> usize {
+        std::fs::read_dir(dir)
+            .unwrap()
+            .filter(|e| {
+                e.as_ref()
+                    .unwrap()
+                    .file_name()
+                    .to_string_lossy()
+                    .ends_with(".tmp")
+            })
+            .count()
+    }
+
+    #[test]
+    fn a_pass_makes_a_spare_until_shutdown_begins() {
+        let db = std::env::temp_dir().join(format!("sentry-sender-spare-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&db);
+        let shared = Arc::new(SharedOutbox::created(
+            Outbox::create(&db, Limits::default()).unwrap(),
+        ));
+        let run_dir = shared.get().unwrap().run_dir().to_owned();
+        let (transport, sent) = MemoryTransport::new();
+        let mut sender = Sender::new(
+            Box::new(transport),
+            Arc::clone(&shared),
+            Arc::new(AtomicBool::new(false)),
+        );
+        let drops = DropCounters::default();
+        sender.retry_pending(&drops);
+        assert_eq!(temp_files(&run_dir), 1, "a spare for the next store");
+
+        shared.stop_spares();
+        let mut envelope = Envelope::new();
+        envelope.add_item("event", br#"{"message":"bye"}"#.to_vec());
+        assert!(sender.send(&envelope, &drops));
+        sender.retry_pending(&drops);
+        assert_eq!(sent.len(), 1);
+        assert_eq!(
+            temp_files(&run_dir),
+            0,
+            "the spare was used and none made since"
+        );
+        drop((sender, shared));
+        std::fs::remove_dir_all(&db).unwrap();
     }
 }
