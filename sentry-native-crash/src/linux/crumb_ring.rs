@@ -16,16 +16,21 @@
 
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering, fence};
 
+use super::zeroed::ZeroedWords;
+
 struct Slot {
     /// `2 * seq + 1` while breadcrumb `seq` is written, `2 * seq + 2` once it is complete;
     /// 0 before the first.
     stamp: AtomicU64,
     len: AtomicUsize,
-    words: Box<[AtomicU64]>,
 }
 
 pub(crate) struct CrumbRing {
     slots: Box<[Slot]>,
+    /// The slots' bytes, `slot_words` words each, in one mapping: slot `i` owns
+    /// `words[i * slot_words..][..slot_words]`.
+    words: ZeroedWords,
+    slot_words: usize,
     slot_cap: usize,
     /// Breadcrumbs pushed, ever; the next one gets this number. Written under `busy`.
     pushed: AtomicU64,
@@ -40,14 +45,16 @@ pub(crate) struct CrumbRing {
 impl CrumbRing {
     /// Allocates `n` slots of `cap` bytes now, so that neither a push nor a read allocates.
     pub(crate) fn new(n: usize, cap: usize) -> Self {
+        let slot_words = cap.div_ceil(8);
         CrumbRing {
             slots: (0..n)
                 .map(|_| Slot {
                     stamp: AtomicU64::new(0),
                     len: AtomicUsize::new(0),
-                    words: super::scope_slot::zeroed_words(cap.div_ceil(8)),
                 })
                 .collect(),
+            words: ZeroedWords::new(n * slot_words),
+            slot_words,
             slot_cap: cap,
             pushed: AtomicU64::new(0),
             floor: AtomicU64::new(0),
@@ -83,13 +90,14 @@ impl CrumbRing {
         }
         self.lock();
         let seq = self.pushed.load(Ordering::Relaxed);
-        let slot = &self.slots[(seq % self.slots.len() as u64) as usize];
+        let index = (seq % self.slots.len() as u64) as usize;
+        let (slot, words) = (&self.slots[index], self.words_of(index));
         slot.stamp.store(2 * seq + 1, Ordering::Relaxed);
         // The odd stamp is visible before any word changes: a reader that sees a changed
         // word also sees the stamp move.
         fence(Ordering::Release);
         let mut chunks = data.chunks_exact(8);
-        for (word, chunk) in slot.words.iter().zip(&mut chunks) {
+        for (word, chunk) in words.iter().zip(&mut chunks) {
             let bytes: [u8; 8] = chunk.try_into().unwrap_or_default();
             word.store(u64::from_le_bytes(bytes), Ordering::Relaxed);
         }
@@ -97,7 +105,7 @@ impl CrumbRing {
         if !tail.is_empty() {
             let mut bytes = [0u8; 8];
             bytes[..tail.len()].copy_from_slice(tail);
-            slot.words[data.len() / 8].store(u64::from_le_bytes(bytes), Ordering::Relaxed);
+            words[data.len() / 8].store(u64::from_le_bytes(bytes), Ordering::Relaxed);
         }
         slot.len.store(data.len(), Ordering::Relaxed);
         slot.stamp.store(2 * seq + 2, Ordering::Release);
@@ -118,6 +126,11 @@ impl CrumbRing {
             self.floor.store(floor, Ordering::Release);
         }
         self.unlock();
+    }
+
+    /// The words of slot `index`.
+    fn words_of(&self, index: usize) -> &[AtomicU64] {
+        &self.words[index * self.slot_words..][..self.slot_words]
     }
 
     /// Takes the push flag, then waits while the handler copies.
@@ -167,7 +180,8 @@ impl CrumbRing {
         let floor = self.floor.load(Ordering::Acquire);
         let first = pushed.saturating_sub(n).max(floor);
         for seq in first..pushed {
-            let slot = &self.slots[(seq % n) as usize];
+            let index = (seq % n) as usize;
+            let (slot, words) = (&self.slots[index], self.words_of(index));
             let complete = 2 * seq + 2;
             if slot.stamp.load(Ordering::Acquire) != complete {
                 continue;
@@ -178,7 +192,7 @@ impl CrumbRing {
                 .min(self.slot_cap)
                 .min(buf.len());
             for (i, chunk) in buf[..len].chunks_mut(8).enumerate() {
-                let word = slot.words[i].load(Ordering::Relaxed).to_le_bytes();
+                let word = words[i].load(Ordering::Relaxed).to_le_bytes();
                 chunk.copy_from_slice(&word[..chunk.len()]);
             }
             // The words are read before the stamp is checked again.

@@ -13,6 +13,7 @@ mod scope_slot;
 mod signals;
 mod stackwalk;
 mod writer;
+mod zeroed;
 
 use std::cell::UnsafeCell;
 use std::ffi::CString;

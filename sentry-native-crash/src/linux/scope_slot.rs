@@ -19,6 +19,8 @@
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering, fence};
 
+use super::zeroed::ZeroedWords;
+
 /// How often the handler retries a copy that raced with updates before giving up (and writing
 /// an empty snapshot rather than a torn one). Frozen, one retry at most is needed.
 const READ_ATTEMPTS: usize = 64;
@@ -27,7 +29,7 @@ struct Buf {
     /// Even: stable. Odd: being written.
     seq: AtomicU64,
     len: AtomicUsize,
-    words: Box<[AtomicU64]>,
+    words: ZeroedWords,
 }
 
 impl Buf {
@@ -35,26 +37,9 @@ impl Buf {
         Buf {
             seq: AtomicU64::new(0),
             len: AtomicUsize::new(0),
-            words: zeroed_words(cap.div_ceil(8)),
+            words: ZeroedWords::new(cap.div_ceil(8)),
         }
     }
-}
-
-/// `n` words of zero, allocated zeroed rather than written: a large buffer then stays on the
-/// kernel's shared zero page until first written, so installing the handler does not fault
-/// in the ~1 MiB of snapshot buffers that most processes never fill (a short program's
-/// start-up pays for every page it touches).
-pub(super) fn zeroed_words(n: usize) -> Box<[AtomicU64]> {
-    const _: () = assert!(
-        std::mem::size_of::<u64>() == std::mem::size_of::<AtomicU64>()
-            && std::mem::align_of::<u64>() == std::mem::align_of::<AtomicU64>()
-    );
-    // `vec![0; n]` asks the allocator for zeroed memory (calloc) instead of writing zeros.
-    let words: Box<[u64]> = vec![0u64; n].into_boxed_slice();
-    // SAFETY: `AtomicU64` has the same size, alignment (asserted above) and bit validity as
-    // `u64`, so the allocation is a valid `[AtomicU64]` of the same length and is freed with
-    // the same layout; the `Box` is moved, so nothing else refers to it.
-    unsafe { Box::from_raw(Box::into_raw(words) as *mut [AtomicU64]) }
 }
 
 /// A fixed-capacity, double-buffered snapshot of opaque bytes.
