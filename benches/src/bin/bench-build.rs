@@ -64,6 +64,10 @@ fn main() {
         let lock = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("Cargo.lock");
         std::fs::copy(lock, dir.join("Cargo.lock")).expect("copy the lock");
         let target = dir.join("target");
+        // A build writes 150-300 MiB, which the kernel would write back to disk during the
+        // next build (30 s later); flushed first, each build starts from a quiet disk, as
+        // with hyperfine's `--prepare sync`.
+        let _ = Command::new("sync").status();
         let start = Instant::now();
         let output = cargo(&dir, &target)
             .args(["build", "--release", "--offline"])
