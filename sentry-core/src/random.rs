@@ -2,11 +2,9 @@
 //!
 //! Asking the operating system for random bytes on every capture costs a system call; a
 //! per-thread generator seeded once from the OS is as unpredictable as an event id needs to
-//! be and costs a few instructions. The seed comes from the standard library's `RandomState`,
-//! whose keys it draws from the OS once per thread: no crate of its own to build for it.
+//! be and costs a few instructions.
 
 use std::cell::Cell;
-use std::hash::{BuildHasher, Hasher};
 
 use uuid::Uuid;
 
@@ -19,10 +17,8 @@ pub(crate) fn next_u64() -> u64 {
     STATE.with(|state| {
         let mut s = state.get();
         if s == 0 {
-            s = std::collections::hash_map::RandomState::new()
-                .build_hasher()
-                .finish()
-                | 1;
+            let (high, low) = Uuid::new_v4().as_u64_pair();
+            s = high ^ low.rotate_left(17) | 1;
         }
         s = s.wrapping_add(0x9E37_79B9_7F4A_7C15);
         state.set(s);

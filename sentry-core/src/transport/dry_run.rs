@@ -5,6 +5,8 @@ use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 use std::time::{SystemTime, UNIX_EPOCH};
 
+use uuid::Uuid;
+
 use super::{Delivery, Response, Transport};
 use crate::dsn::Dsn;
 use crate::envelope::Envelope;
@@ -136,7 +138,7 @@ fn write_envelope_file(directory: &Path, envelope: &Envelope, bytes: &[u8]) -> i
         .duration_since(UNIX_EPOCH)
         .map(|d| d.as_millis())
         .unwrap_or(0);
-    let id = envelope.event_id().unwrap_or_else(crate::random::uuid_v4);
+    let id = envelope.event_id().unwrap_or_else(Uuid::new_v4);
     let name = format!("{millis}-{}.envelope", id.simple());
     let path = directory.join(&name);
     // Same directory, so the rename stays on one file system and is atomic.
@@ -166,7 +168,7 @@ mod tests {
 
     impl TempDir {
         fn new() -> Self {
-            let name = format!("sentry-core-dry-run-{}", crate::random::uuid_v4().simple());
+            let name = format!("sentry-core-dry-run-{}", Uuid::new_v4().simple());
             TempDir(std::env::temp_dir().join(name))
         }
     }
