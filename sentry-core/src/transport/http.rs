@@ -1,6 +1,8 @@
 //! The transport that posts envelopes to a Sentry-compatible server over HTTP(S).
 
 mod proxy;
+#[cfg(all(feature = "native-tls", not(feature = "rustls")))]
+mod system_tls;
 mod tls;
 
 use std::fmt;
@@ -8,9 +10,7 @@ use std::io::Read;
 use std::time::Duration;
 
 use ureq::Agent;
-use ureq::config::ConfigBuilder;
 use ureq::http::Response as HttpResponse;
-use ureq::typestate::AgentScope;
 
 use super::{Delivery, Response, Transport};
 use crate::dsn::Dsn;
@@ -228,16 +228,17 @@ impl HttpTransport {
         options: HttpOptions,
         env: impl Fn(&str) -> Option<String>,
     ) -> Result<Self, HttpError> {
-        Self::with_tls(dsn, options, env, tls::configure)
+        Self::with_roots(dsn, options, env, None)
     }
 
-    /// [`with_environment`](Self::with_environment) with `configure_tls` setting up TLS, so tests
-    /// can trust a certificate of their own.
-    fn with_tls(
+    /// [`with_environment`](Self::with_environment) trusting `roots` (DER certificates)
+    /// instead of the TLS backend's default roots when given, so tests can trust a
+    /// certificate of their own.
+    fn with_roots(
         dsn: &Dsn,
         options: HttpOptions,
         env: impl Fn(&str) -> Option<String>,
-        configure_tls: impl FnOnce(ConfigBuilder<AgentScope>) -> ConfigBuilder<AgentScope>,
+        roots: Option<Vec<Vec<u8>>>,
     ) -> Result<Self, HttpError> {
         let proxy = proxy::resolve(dsn, options.proxy.as_deref(), env)?;
         tls::check_available(dsn, proxy.as_ref())?;
@@ -255,11 +256,11 @@ impl HttpTransport {
             .input_buffer_size(IO_BUFFER_BYTES)
             .output_buffer_size(IO_BUFFER_BYTES)
             .proxy(proxy);
-        let config = configure_tls(config).build();
+        let config = tls::configure(config, roots.as_deref()).build();
         Ok(HttpTransport {
             agent: Agent::with_parts(
                 config,
-                ureq::unversioned::transport::DefaultConnector::default(),
+                tls::connector(roots),
                 LiteralFirstResolver::default(),
             ),
             url: dsn.envelope_url(),

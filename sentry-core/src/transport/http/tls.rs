@@ -1,7 +1,7 @@
 //! The TLS backend of the HTTP transport, chosen by the crate's features: `native-tls`
-//! (the default: the system's TLS library and trusted roots) or `rustls` (rustls with the
-//! bundled Mozilla roots), which wins when both are enabled. Certificates are always
-//! verified.
+//! (the default: the system's TLS library and trusted roots, wired into ureq by
+//! `system_tls.rs`) or `rustls` (ureq's own rustls with the bundled Mozilla roots), which
+//! wins when both are enabled. Certificates are always verified.
 
 use ureq::Proxy;
 use ureq::config::ConfigBuilder;
@@ -35,30 +35,54 @@ pub(super) fn check_available(dsn: &Dsn, proxy: Option<&Proxy>) -> Result<(), Ht
     }
 }
 
-/// `config` with the TLS settings of the enabled backend.
-pub(super) fn configure(config: ConfigBuilder<AgentScope>) -> ConfigBuilder<AgentScope> {
-    #[cfg(any(feature = "native-tls", feature = "rustls"))]
-    let config = config.tls_config(config_with_roots(None));
+/// `config` with the TLS settings of the enabled backend: for rustls, verification on and
+/// `roots` (DER) trusted if given, else the bundled Mozilla roots. native-tls takes its
+/// settings in its connector instead (see [`connector`]).
+#[cfg_attr(not(feature = "rustls"), allow(unused_variables))]
+pub(super) fn configure(
+    config: ConfigBuilder<AgentScope>,
+    roots: Option<&[Vec<u8>]>,
+) -> ConfigBuilder<AgentScope> {
+    #[cfg(feature = "rustls")]
+    let config = {
+        use ureq::tls::{Certificate, RootCerts, TlsConfig, TlsProvider};
+        let roots = roots.map(|roots| {
+            let certificates: Vec<Certificate<'static>> = roots
+                .iter()
+                .map(|der| Certificate::from_der(der).to_owned())
+                .collect();
+            RootCerts::from(certificates)
+        });
+        config.tls_config(
+            TlsConfig::builder()
+                .provider(TlsProvider::Rustls)
+                .root_certs(roots.unwrap_or(RootCerts::WebPki))
+                .disable_verification(false)
+                .build(),
+        )
+    };
     config
 }
 
-/// The TLS settings of the enabled backend: verification on, trusting `roots` if given,
-/// else the backend's default roots (the system's for native-tls, webpki-roots for rustls).
-#[cfg(any(feature = "native-tls", feature = "rustls"))]
-pub(super) fn config_with_roots(
-    roots: Option<Vec<ureq::tls::Certificate<'static>>>,
-) -> ureq::tls::TlsConfig {
-    use ureq::tls::{RootCerts, TlsConfig, TlsProvider};
+/// The chain of ureq connectors: ureq's own, or with native-tls (and not rustls) ureq's
+/// CONNECT proxy and TCP connectors followed by [`SystemTls`](super::system_tls::SystemTls),
+/// trusting `roots` (DER) if given, else the system's roots.
+#[cfg(all(feature = "native-tls", not(feature = "rustls")))]
+pub(super) fn connector(
+    roots: Option<Vec<Vec<u8>>>,
+) -> impl ureq::unversioned::transport::Connector {
+    use ureq::unversioned::transport::{ConnectProxyConnector, Connector, TcpConnector};
+    ().chain(ConnectProxyConnector::default())
+        .chain(TcpConnector::default())
+        .chain(super::system_tls::SystemTls::new(roots))
+}
 
-    #[cfg(feature = "rustls")]
-    let (provider, default_roots) = (TlsProvider::Rustls, RootCerts::WebPki);
-    #[cfg(not(feature = "rustls"))]
-    let (provider, default_roots) = (TlsProvider::NativeTls, RootCerts::PlatformVerifier);
-    TlsConfig::builder()
-        .provider(provider)
-        .root_certs(roots.map_or(default_roots, RootCerts::from))
-        .disable_verification(false)
-        .build()
+/// The chain of ureq connectors: ureq's own, whose TLS (if any) is rustls.
+#[cfg(not(all(feature = "native-tls", not(feature = "rustls"))))]
+pub(super) fn connector(
+    _roots: Option<Vec<Vec<u8>>>,
+) -> impl ureq::unversioned::transport::Connector {
+    ureq::unversioned::transport::DefaultConnector::default()
 }
 
 #[cfg(all(test, not(any(feature = "native-tls", feature = "rustls"))))]

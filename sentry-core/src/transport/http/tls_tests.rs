@@ -125,19 +125,94 @@ fn posts_over_https_to_a_trusted_certificate() {
     let (certificate, key) = certificate();
     let (address, requests) = start_server(&certificate, &key);
     let dsn: Dsn = format!("https://key@{address}/7").parse().unwrap();
-    let root = ureq::tls::Certificate::from_der(&certificate.to_der().unwrap()).to_owned();
-    let mut transport = HttpTransport::with_tls(
+    let root = certificate.to_der().unwrap();
+    let mut transport =
+        HttpTransport::with_roots(&dsn, options(), |_| None, Some(vec![root])).unwrap();
+
+    let response = transport.send(&envelope());
+
+    assert_eq!(response.delivery, Delivery::Accepted, "{response:?}");
+    assert_eq!(response.status, Some(200));
+    assert_eq!(
+        *requests.lock(),
+        vec!["POST /api/7/envelope/ HTTP/1.1".to_string()]
+    );
+}
+
+#[test]
+fn a_handshake_that_never_completes_is_a_timeout() {
+    // Accepts the connection and never speaks TLS.
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let address = listener.local_addr().unwrap();
+    thread::spawn(move || {
+        let held: Vec<_> = listener.incoming().take(1).collect();
+        thread::sleep(Duration::from_secs(10));
+        drop(held);
+    });
+    let dsn: Dsn = format!("https://key@{address}/7").parse().unwrap();
+    let mut options = options();
+    options.connect_timeout = Duration::from_millis(500);
+    options.request_timeout = Duration::from_millis(500);
+    let mut transport = HttpTransport::with_environment(&dsn, options, |_| None).unwrap();
+
+    let started = std::time::Instant::now();
+    let response = transport.send(&envelope());
+
+    let Delivery::Retry(reason) = &response.delivery else {
+        panic!("expected a retry, got {response:?}");
+    };
+    // Reported as the timeout it is, not as a TLS failure.
+    assert!(reason.contains("within 500ms"), "{reason}");
+    assert!(started.elapsed() < Duration::from_secs(5));
+}
+
+#[test]
+fn posts_over_https_through_a_connect_proxy() {
+    let (certificate, key) = certificate();
+    let (address, requests) = start_server(&certificate, &key);
+    // A CONNECT proxy: reads the CONNECT line, opens the tunnel, then copies both ways.
+    let proxy = TcpListener::bind("127.0.0.1:0").unwrap();
+    let proxy_address = proxy.local_addr().unwrap();
+    let tunnels = Arc::new(Mutex::new(Vec::new()));
+    let seen = tunnels.clone();
+    thread::spawn(move || {
+        for client in proxy.incoming() {
+            let Ok(client) = client else { return };
+            let mut reader = BufReader::new(client.try_clone().unwrap());
+            let Some(request) = read_request(&mut reader) else {
+                continue;
+            };
+            seen.lock().push(request.request_line.clone());
+            let target = request.request_line.split(' ').nth(1).unwrap().to_owned();
+            let upstream = std::net::TcpStream::connect(target).unwrap();
+            let mut answer = client.try_clone().unwrap();
+            answer
+                .write_all(b"HTTP/1.1 200 Connection established\r\n\r\n")
+                .unwrap();
+            let (mut up_read, mut up_write) = (upstream.try_clone().unwrap(), upstream);
+            thread::spawn(move || {
+                let _ = std::io::copy(&mut reader, &mut up_write);
+            });
+            thread::spawn(move || {
+                let _ = std::io::copy(&mut up_read, &mut answer);
+            });
+        }
+    });
+    let dsn: Dsn = format!("https://key@{address}/7").parse().unwrap();
+    let mut options = options();
+    options.proxy = Some(format!("http://{proxy_address}"));
+    let mut transport = HttpTransport::with_roots(
         &dsn,
-        options(),
+        options,
         |_| None,
-        |config| config.tls_config(tls::config_with_roots(Some(vec![root]))),
+        Some(vec![certificate.to_der().unwrap()]),
     )
     .unwrap();
 
     let response = transport.send(&envelope());
 
     assert_eq!(response.delivery, Delivery::Accepted, "{response:?}");
-    assert_eq!(response.status, Some(200));
+    assert_eq!(*tunnels.lock(), vec![format!("CONNECT {address} HTTP/1.1")]);
     assert_eq!(
         *requests.lock(),
         vec!["POST /api/7/envelope/ HTTP/1.1".to_string()]
