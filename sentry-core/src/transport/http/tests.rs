@@ -152,6 +152,23 @@ fn reasons_quote_the_start_of_the_body() {
 }
 
 #[test]
+fn bodies_larger_than_the_io_buffers_go_through_whole() {
+    // Both ways past IO_BUFFER_BYTES: a request body and an error answer's body.
+    let mut event = Event::new();
+    event.message = Some("m".repeat(3 * IO_BUFFER_BYTES));
+    let envelope = Envelope::from_event(&event);
+    let answer = format!("{{\"detail\": \"too big\"}} {}", "y".repeat(2 * IO_BUFFER_BYTES));
+    let server = TestServer::start(vec![Script::with_body(413, &answer)]);
+    let mut transport = transport_for(&server, "key");
+
+    let response = transport.send(&envelope);
+
+    assert_eq!(response.status, Some(413), "{response:?}");
+    let requests = server.requests();
+    assert_eq!(requests[0].body, envelope.to_bytes());
+}
+
+#[test]
 fn captures_rate_limit_and_retry_after_headers() {
     let response = send_with(vec![Script::Answer {
         status: 429,
