@@ -7,7 +7,7 @@
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::mpsc::{Receiver, Sender, channel};
+use std::sync::mpsc::{Receiver, channel};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -87,8 +87,8 @@ fn stop_accepting(stop: &AtomicBool, addr: SocketAddr) {
 /// Accepts in a blocking call, so a new connection is served at once: a polling loop with a
 /// sleep added up to a millisecond to every connection, which is a fifth of a whole
 /// short-lived process's run and weighed on the SDK with the shorter run. For the same
-/// reason a connection goes to a thread that is already waiting (see [`Spare`]), not to
-/// one spawned for it.
+/// reason a connection goes to a thread that is already waiting (see [`spawn_waiting`]),
+/// not to one spawned for it.
 fn accept_loop(
     listener: TcpListener,
     mode: Mode,
@@ -96,37 +96,26 @@ fn accept_loop(
     stop: Arc<AtomicBool>,
     end: Instant,
 ) {
-    let spare = Spare::start(mode, answered, Arc::clone(&stop), end);
+    let (waiting, streams) = channel();
+    spawn_waiting(
+        Arc::new(Mutex::new(streams)),
+        mode,
+        answered,
+        Arc::clone(&stop),
+        end,
+    );
     for stream in listener.incoming() {
         if stop.load(Ordering::Relaxed) {
             return;
         }
         if let Ok(stream) = stream {
-            spare.hand_over(stream);
+            let _ = waiting.send(stream);
         }
     }
 }
 
-/// A thread waiting for the next connection; the one that takes a connection starts the next
-/// spare before serving it, so thread creation (a tenth of a millisecond on this VM) is
-/// never on a request's path.
-struct Spare {
-    sender: Sender<TcpStream>,
-}
-
-impl Spare {
-    fn start(mode: Mode, answered: Arc<AtomicU64>, stop: Arc<AtomicBool>, end: Instant) -> Spare {
-        let (sender, receiver) = channel();
-        spawn_waiting(Arc::new(Mutex::new(receiver)), mode, answered, stop, end);
-        Spare { sender }
-    }
-
-    fn hand_over(&self, stream: TcpStream) {
-        let _ = self.sender.send(stream);
-    }
-}
-
-/// Starts a thread that waits for one connection, starts its successor, then serves it.
+/// Starts a thread that waits for one connection, starts its successor, then serves it: the
+/// thread creation (a tenth of a millisecond on this VM) is never on a request's path.
 fn spawn_waiting(
     streams: Arc<Mutex<Receiver<TcpStream>>>,
     mode: Mode,

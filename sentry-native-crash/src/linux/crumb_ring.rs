@@ -27,10 +27,9 @@ struct Slot {
 
 pub(crate) struct CrumbRing {
     slots: Box<[Slot]>,
-    /// The slots' bytes, `slot_words` words each, in one mapping: slot `i` owns
-    /// `words[i * slot_words..][..slot_words]`.
+    /// The slots' bytes in one mapping, `slot_cap` rounded up to words each (see
+    /// [`words_of`](Self::words_of)).
     words: ZeroedWords,
-    slot_words: usize,
     slot_cap: usize,
     /// Breadcrumbs pushed, ever; the next one gets this number. Written under `busy`.
     pushed: AtomicU64,
@@ -54,7 +53,6 @@ impl CrumbRing {
                 })
                 .collect(),
             words: ZeroedWords::new(n * slot_words),
-            slot_words,
             slot_cap: cap,
             pushed: AtomicU64::new(0),
             floor: AtomicU64::new(0),
@@ -130,7 +128,8 @@ impl CrumbRing {
 
     /// The words of slot `index`.
     fn words_of(&self, index: usize) -> &[AtomicU64] {
-        &self.words[index * self.slot_words..][..self.slot_words]
+        let slot_words = self.slot_cap.div_ceil(8);
+        &self.words[index * slot_words..][..slot_words]
     }
 
     /// Takes the push flag, then waits while the handler copies.
