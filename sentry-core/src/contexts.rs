@@ -251,6 +251,11 @@ mod tests {
         );
         if cfg!(target_os = "linux") {
             assert!(contexts["os"]["kernel_version"].is_string());
+            // The machine's online CPUs, counted from /proc/stat.
+            assert_eq!(
+                contexts["device"]["processor_count"].as_u64(),
+                SystemStat::read().cpus.map(|n| n as u64)
+            );
         }
     }
 
