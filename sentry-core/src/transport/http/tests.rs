@@ -157,7 +157,10 @@ fn bodies_larger_than_the_io_buffers_go_through_whole() {
     let mut event = Event::new();
     event.message = Some("m".repeat(3 * IO_BUFFER_BYTES));
     let envelope = Envelope::from_event(&event);
-    let answer = format!("{{\"detail\": \"too big\"}} {}", "y".repeat(2 * IO_BUFFER_BYTES));
+    let answer = format!(
+        "{{\"detail\": \"too big\"}} {}",
+        "y".repeat(2 * IO_BUFFER_BYTES)
+    );
     let server = TestServer::start(vec![Script::with_body(413, &answer)]);
     let mut transport = transport_for(&server, "key");
 
