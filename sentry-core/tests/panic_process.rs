@@ -367,3 +367,59 @@ fn a_thread_panic_right_before_exit_is_sent_by_the_next_start() {
     assert_eq!(exception(&events[0])["value"], "cold first panic");
     assert!(on_disk(&database).is_empty(), "{stderr}");
 }
+
+/// Not a test of its own: the body of the slow-preparation child (see below). A thread named
+/// `main` panics, which the hook treats as the end of the process: it waits for the event to
+/// be on disk, but `before_send` takes longer than that wait. The child exits right after.
+#[test]
+fn slow_preparation_child() {
+    let Ok(database) = std::env::var("PANIC_PROCESS_SLOW_CHILD_DB") else {
+        return;
+    };
+    let _guard = sentry_core::init(
+        sentry_core::ClientOptions::new()
+            .dsn(unreachable_dsn())
+            .database_path(database)
+            .panic_flush_timeout(Duration::from_millis(100))
+            .before_send(|mut event| {
+                std::thread::sleep(Duration::from_secs(5));
+                event.tags.insert("completed".into(), "yes".into());
+                Some(event)
+            }),
+    );
+    let main = std::thread::Builder::new()
+        .name("main".into())
+        .spawn(|| panic!("slow to prepare"))
+        .unwrap();
+    assert!(main.join().is_err());
+    std::process::exit(0);
+}
+
+#[test]
+fn a_process_ending_panic_keeps_a_fallback_when_preparing_takes_too_long() {
+    let database = temp_dir("slow");
+    let child = Command::new(std::env::current_exe().unwrap())
+        .args(["--exact", "slow_preparation_child", "--nocapture"])
+        .env("PANIC_PROCESS_SLOW_CHILD_DB", &database)
+        .env("SENTRY_DEBUG", "1")
+        .env("RUST_BACKTRACE", "0")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&child.stderr);
+    assert!(child.status.success(), "{stderr}");
+    assert!(stderr.contains("kept without symbol names"), "{stderr}");
+    // The fallback: the same panic, with addresses only and without before_send's work.
+    let kept = on_disk(&database);
+    assert_eq!(kept.len(), 1, "{stderr}");
+    assert_eq!(exception(&kept[0])["value"], "slow to prepare");
+    assert!(kept[0]["tags"].get("completed").is_none(), "{:#}", kept[0]);
+    let frames = exception(&kept[0])["stacktrace"]["frames"]
+        .as_array()
+        .expect("frames");
+    assert!(!frames.is_empty());
+    assert!(frames.iter().all(|f| f["instruction_addr"].is_string()));
+    assert!(
+        frames.iter().all(|f| f["function"].is_null()),
+        "{frames:#?}"
+    );
+}

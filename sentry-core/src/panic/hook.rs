@@ -4,7 +4,6 @@
 
 use std::cell::Cell;
 use std::sync::Arc;
-use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use sentry_panic::{PanicHandler, PanicReport};
@@ -233,22 +232,21 @@ fn persist(
     // with addresses only, no user callbacks (they may not run on a panicking thread).
     let fallback = super::event::with_addresses_only(&event, &backtrace);
     let (fallback_client, fallback_scope) = (Arc::clone(&client), Arc::clone(&scope));
-    let handoff = Arc::new(parking_lot::Mutex::new(Handoff::default()));
+    let handoff = Arc::new(Handoff::default());
     let helper_handoff = Arc::clone(&handoff);
     let report = report.clone();
-    let (done, wait) = mpsc::channel();
     let work = move || {
         super::event::attach_stacktrace(&mut event, &report, &backtrace, client.in_app());
         let id = client.keep_complete(event, &scope, None);
-        let mut handoff = helper_handoff.lock();
-        handoff.helper_done = true;
+        let mut state = helper_handoff.state.lock();
+        state.completed = Some(id);
         // Late, but complete: it replaces the fallback (or, dropped by before_send, the
         // fallback goes too).
-        if let Some(entry) = handoff.fallback.take() {
+        if let Some(entry) = state.fallback.take() {
             client.forget_kept(&entry);
         }
-        drop(handoff);
-        let _ = done.send(id);
+        drop(state);
+        helper_handoff.completed.notify_all();
     };
     // The work is shared so that it can still run here if no thread can be started.
     let work = Arc::new(parking_lot::Mutex::new(Some(work)));
@@ -267,28 +265,40 @@ fn persist(
             work();
         }
     }
-    let outcome = wait
-        .recv_timeout(deadline.saturating_duration_since(Instant::now()))
-        .ok();
-    if outcome.is_none() {
-        let mut handoff = handoff.lock();
-        if !handoff.helper_done {
-            handoff.fallback = fallback_client.keep_fallback(fallback, &fallback_scope);
-            if handoff.fallback.is_some() {
-                sdk_debug!(
-                    "panic: kept without symbol names; the preparation did not finish in time"
-                );
-            }
+    let mut state = handoff.state.lock();
+    while state.completed.is_none() {
+        if handoff
+            .completed
+            .wait_until(&mut state, deadline)
+            .timed_out()
+        {
+            break;
         }
     }
-    outcome
+    if state.completed.is_none() {
+        state.fallback = fallback_client.keep_fallback(fallback, &fallback_scope);
+        if state.fallback.is_some() {
+            sdk_debug!("panic: kept without symbol names; the preparation did not finish in time");
+        }
+    }
+    state.completed
 }
 
 /// Between the panicking thread and its helper: which of them wrote the event. The helper's
 /// complete event replaces the panicking thread's fallback when both did.
+///
+/// A condition variable rather than a channel: the waiting side also needs the lock, to
+/// write the fallback only while the helper has not finished.
 #[derive(Default)]
 struct Handoff {
-    helper_done: bool,
+    state: parking_lot::Mutex<HandoffState>,
+    completed: parking_lot::Condvar,
+}
+
+#[derive(Default)]
+struct HandoffState {
+    /// The helper's event id, once its event is written (nil when `before_send` dropped it).
+    completed: Option<Uuid>,
     fallback: Option<crate::outbox::Entry>,
 }
 
