@@ -14,7 +14,6 @@
 //! Runs on the worker, last before serialization.
 
 use std::borrow::Cow;
-use std::io::Write;
 
 use crate::debug::sdk_debug;
 use crate::protocol::{Event, Request, Value};
@@ -218,24 +217,15 @@ fn trim_bag(value: &mut Value, depth: usize, budget: &mut usize) {
     *budget = budget.saturating_sub(own + 1);
 }
 
-/// Counts bytes without keeping them.
-struct Counter(usize);
-
-impl Write for Counter {
-    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
-        self.0 += bytes.len();
-        Ok(bytes.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
 /// The size of `value` serialized as JSON.
+///
+/// Written into a buffer rather than a byte-counting writer: the buffer is the writer the
+/// envelope uses, so every `Serialize` impl is compiled once for both (a counting writer
+/// made a second copy of all of them, ~0.4 s of each clean build). This runs on the worker.
 fn json_size(value: &impl serde::Serialize) -> usize {
-    let mut counter = Counter(0);
-    let _ = serde_json::to_writer(&mut counter, value);
-    counter.0
+    let mut buffer = Vec::new();
+    let _ = serde_json::to_writer(&mut buffer, value);
+    buffer.len()
 }
 
 /// Removes breadcrumbs, then extra data, until `event` serializes to at most `limit` bytes.
