@@ -1,7 +1,6 @@
 //! The process-wide image list: scanned once, shared by every event, and rescanned only
 //! when a stack points outside every known module.
 
-use std::collections::BTreeSet;
 use std::sync::Arc;
 
 use parking_lot::{Mutex, RwLock};
@@ -45,15 +44,16 @@ pub fn refresh_loaded_images() -> Arc<ImageList> {
 pub(super) struct ImageCache {
     current: RwLock<Option<Arc<ImageList>>>,
     /// Held while scanning, so concurrent callers wait for one scan instead of each doing it.
-    /// It guards the pages that the latest scan did not cover.
-    scanning: Mutex<BTreeSet<u64>>,
+    /// It guards the pages that the latest scan did not cover, sorted (a small sorted list
+    /// rather than a set type: one less collection compiled into every build).
+    scanning: Mutex<Vec<u64>>,
 }
 
 impl ImageCache {
     pub(super) const fn new() -> Self {
         ImageCache {
             current: RwLock::new(None),
-            scanning: Mutex::new(BTreeSet::new()),
+            scanning: Mutex::new(Vec::new()),
         }
     }
 
@@ -81,7 +81,9 @@ impl ImageCache {
         let mut missed_pages = self.scanning.lock();
         // Another thread may have rescanned while this one waited for the lock.
         let list = self.current.read().clone().unwrap_or(list);
-        outside.retain(|&a| !list.covers(a) && !missed_pages.contains(&(a >> MISS_PAGE_SHIFT)));
+        outside.retain(|&a| {
+            !list.covers(a) && missed_pages.binary_search(&(a >> MISS_PAGE_SHIFT)).is_err()
+        });
         if outside.is_empty() {
             return list;
         }
@@ -91,7 +93,10 @@ impl ImageCache {
             if missed_pages.len() >= MAX_REMEMBERED_MISSES {
                 break;
             }
-            missed_pages.insert(addr >> MISS_PAGE_SHIFT);
+            let page = addr >> MISS_PAGE_SHIFT;
+            if let Err(at) = missed_pages.binary_search(&page) {
+                missed_pages.insert(at, page);
+            }
         }
         fresh
     }

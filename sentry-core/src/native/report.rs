@@ -10,8 +10,6 @@
 //! frame itself, by translating the address into this process
 //! (`addr - old image_addr + new image_addr`) and resolving it as it resolves its own stacks.
 
-use std::collections::BTreeMap;
-
 use sentry_native_crash::{CrashReport, describe};
 
 use super::snapshot::ScopeSnapshot;
@@ -35,11 +33,10 @@ pub(crate) fn event_from_report(report: &CrashReport, bytes: &[u8], rules: &InAp
     );
 
     let mut stacktrace = symbolicate(&report.frames, &old_images, &loaded_images(), rules);
-    stacktrace.registers = report
-        .registers
-        .iter()
-        .map(|(name, value)| (name.clone(), Value::String(format!("{value:#018x}"))))
-        .collect();
+    for (name, value) in &report.registers {
+        let value = Value::String(format!("{value:#018x}"));
+        stacktrace.registers.insert(name.clone(), value);
+    }
 
     let mut signal = Map::new();
     signal.insert("number".into(), report.signal.into());
@@ -164,23 +161,18 @@ pub(crate) fn symbolicate(
     current: &ImageList,
     rules: &InAppRules,
 ) -> Stacktrace {
-    // Where each old image is loaded now, if it is.
-    let moved: BTreeMap<&str, u64> = old_images
-        .images()
-        .iter()
-        .filter_map(|old| {
-            let now = current.images().iter().find(|now| same_module(old, now))?;
-            Some((old.image_addr.as_str(), parse_hex_addr(&now.image_addr)?))
-        })
-        .collect();
     let mut newest_first: Vec<Frame> = Vec::with_capacity(addresses.len());
     for (index, &addr) in addresses.iter().enumerate() {
         let image = old_images.find(addr);
         let instruction_addr = format!("{addr:#x}");
         let translated = image.and_then(|image| {
             let old_base = parse_hex_addr(&image.image_addr)?;
-            let new_base = moved.get(image.image_addr.as_str())?;
-            (addr - old_base).checked_add(*new_base)
+            // Where the old image is loaded now, if it is.
+            let now = current
+                .images()
+                .iter()
+                .find(|now| same_module(image, now))?;
+            (addr - old_base).checked_add(parse_hex_addr(&now.image_addr)?)
         });
         let mut frames = match translated {
             // Every address but the pc is a return address, which the resolver looks up one

@@ -263,10 +263,15 @@ impl<T: FromJson> FromJson for Vec<T> {
 impl<T: FromJson> FromJson for BTreeMap<String, T> {
     fn from_json(value: Value) -> Result<Self, String> {
         match value {
-            Value::Object(map) => map
-                .into_iter()
-                .map(|(key, value)| Ok((key, T::from_json(value)?)))
-                .collect(),
+            // Inserted one by one, not collected: collecting into a map sorts first, which
+            // compiles a sort for every `T` (the keys are sorted already).
+            Value::Object(map) => {
+                let mut read = BTreeMap::new();
+                for (key, value) in map {
+                    read.insert(key, T::from_json(value)?);
+                }
+                Ok(read)
+            }
             other => Err(invalid_type(&other, "a map")),
         }
     }
