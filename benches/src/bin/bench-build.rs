@@ -3,7 +3,10 @@
 //! benchmark workspace's `Cargo.lock` (so both resolve to the versions the rest of the run used) and
 //! `--offline` (the sources are already downloaded; downloading is not building).
 //!
-//! Each is built twice, in the order official, ours, ours, official; the figure is the mean.
+//! Each is built six times, in three rounds of official, ours, ours, official; the figure
+//! is the mean (`BENCH_BUILD_ROUNDS` sets the number of rounds). One round is not enough
+//! on a shared VM: two identical builds of the same crate have differed by 20% within a
+//! round, from the machine's speed moving, not from the builds.
 //! Counted: wall time of `cargo build --release`, the compiled units (`Compiling` lines:
 //! one per package, build scripts included in their package), and the unique packages of
 //! `cargo tree -e normal,build` (the hello-world itself included).
@@ -40,10 +43,16 @@ fn main() {
              sentry_core::capture_message(\"hello\", sentry_core::protocol::Level::Info);",
         ),
     ];
-    // Order official, ours, ours, official (ABBA): the load of a shared machine drifts
-    // over minutes, and this order cancels a steady drift from the comparison.
+    // Order official, ours, ours, official (ABBA) in each round: the load of a shared
+    // machine drifts over minutes, and this order cancels a steady drift from the
+    // comparison.
+    let rounds: usize = std::env::var("BENCH_BUILD_ROUNDS")
+        .ok()
+        .and_then(|r| r.parse().ok())
+        .unwrap_or(3)
+        .max(1);
     let mut seconds: [Vec<f64>; 2] = Default::default();
-    for index in [0, 1, 1, 0] {
+    for index in std::iter::repeat_n([0, 1, 1, 0], rounds).flatten() {
         let (name, dependency, body) = &cases[index];
         let dir = scratch_dir(&format!("build-{name}"));
         std::fs::create_dir_all(dir.join("src")).expect("create src");
@@ -93,6 +102,14 @@ fn main() {
         results.set(format!("{name}.seconds"), mean);
         results.set(format!("{name}.seconds_each"), seconds[index].clone());
     }
+    // Each round's own ratio, to show how far one round can be from the mean.
+    let round_ratios: Vec<f64> = seconds[1]
+        .chunks(2)
+        .zip(seconds[0].chunks(2))
+        .map(|(ours, official)| ours.iter().sum::<f64>() / official.iter().sum::<f64>())
+        .collect();
+    println!("ratio per round: {round_ratios:.3?}");
+    results.set("round_ratios", round_ratios);
     results.save("build");
 }
 
