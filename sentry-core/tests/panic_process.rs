@@ -8,6 +8,8 @@
 //!   as a child: both panics arrive before std aborts, std's closing panic does not.
 #![cfg(feature = "panic")]
 
+mod support;
+
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::os::unix::process::ExitStatusExt;
@@ -19,6 +21,7 @@ use std::time::Duration;
 use parking_lot::Mutex;
 use sentry_core::envelope::Envelope;
 use serde_json::Value;
+use support::events::assert_addresses_only;
 
 const SIGABRT: i32 = 6;
 
@@ -413,13 +416,5 @@ fn a_process_ending_panic_keeps_a_fallback_when_preparing_takes_too_long() {
     assert_eq!(kept.len(), 1, "{stderr}");
     assert_eq!(exception(&kept[0])["value"], "slow to prepare");
     assert!(kept[0]["tags"].get("completed").is_none(), "{:#}", kept[0]);
-    let frames = exception(&kept[0])["stacktrace"]["frames"]
-        .as_array()
-        .expect("frames");
-    assert!(!frames.is_empty());
-    assert!(frames.iter().all(|f| f["instruction_addr"].is_string()));
-    assert!(
-        frames.iter().all(|f| f["function"].is_null()),
-        "{frames:#?}"
-    );
+    assert_addresses_only(&kept[0]);
 }
