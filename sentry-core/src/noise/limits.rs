@@ -221,7 +221,8 @@ fn trim_bag(value: &mut Value, depth: usize, budget: &mut usize) {
 ///
 /// Written into a buffer rather than a byte-counting writer: the buffer is the writer the
 /// envelope uses, so every `Serialize` impl is compiled once for both (a counting writer
-/// made a second copy of all of them, ~0.4 s of each clean build). This runs on the worker.
+/// made a second copy of all of them, ~0.4 s of each clean build). This runs after capture:
+/// on the worker, or on a panicking thread that writes its own event.
 fn json_size(value: &impl serde::Serialize) -> usize {
     let mut buffer = Vec::new();
     let _ = serde_json::to_writer(&mut buffer, value);
