@@ -13,9 +13,10 @@
 //! host names are verified, SNI is sent.
 
 use std::io::{self, Read, Write};
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, OnceLock};
 
 use native_tls::{Certificate, HandshakeError, TlsConnector, TlsStream};
+use parking_lot::Mutex;
 use ureq::unversioned::transport::{
     Buffers, ConnectionDetails, Connector, Either, LazyBuffers, NextTimeout, Transport,
     TransportAdapter,
@@ -96,7 +97,7 @@ impl<In: Transport> Connector<In> for SystemTls {
                 };
                 // What went wrong below TLS (a timeout, a reset) says more than the TLS
                 // library's report of it.
-                let below = errors.lock().ok().and_then(|mut e| e.take());
+                let below = errors.lock().take();
                 return Err(below.unwrap_or(ureq::Error::Io(failure)));
             }
         };
@@ -123,7 +124,7 @@ impl std::fmt::Debug for SystemTlsTransport {
 impl SystemTlsTransport {
     /// The error below TLS, if any, else `result`'s.
     fn surface<T>(&mut self, result: io::Result<T>) -> Result<T, ureq::Error> {
-        if let Some(below) = self.stream.get_mut().take_error() {
+        if let Some(below) = self.stream.get_mut().error.lock().take() {
             return Err(below);
         }
         result.map_err(ureq::Error::from)
@@ -173,16 +174,10 @@ impl Capture {
         }
     }
 
-    fn take_error(&mut self) -> Option<ureq::Error> {
-        self.error.lock().ok().and_then(|mut e| e.take())
-    }
-
     /// Keeps `error` and gives the TLS library a plain failure in its place (not, say, a
     /// `WouldBlock`, which it would take for "try again").
     fn keep(&self, error: io::Error) -> io::Error {
-        if let Ok(mut kept) = self.error.lock() {
-            kept.get_or_insert(ureq::Error::from(error));
-        }
+        self.error.lock().get_or_insert(ureq::Error::from(error));
         io::Error::other("the connection below TLS failed")
     }
 }
