@@ -202,6 +202,25 @@ mod tests {
     }
 
     #[test]
+    fn every_missed_page_is_remembered_whatever_the_order() {
+        let process = FakeProcess::new(vec![image(0x1000, 0x1000)]);
+        let cache = ImageCache::new();
+        // Pages missed out of order, with a repeat: all are remembered (the list is kept
+        // sorted for its binary search), once each.
+        cache.covering([0x9_0000, 0x3_0000, 0x6_0000, 0x3_0000], process.scan());
+        assert_eq!(process.scans(), 2);
+        for addr in [0x3_0008, 0x6_0000, 0x9_0ff0] {
+            cache.covering([addr], process.scan());
+        }
+        assert_eq!(process.scans(), 2);
+        assert_eq!(
+            *cache.scanning.lock(),
+            [0x30, 0x60, 0x90],
+            "one entry per page, sorted"
+        );
+    }
+
+    #[test]
     fn refresh_replaces_the_list() {
         let process = FakeProcess::new(vec![image(0x1000, 0x1000)]);
         let cache = ImageCache::new();
